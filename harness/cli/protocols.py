@@ -1,0 +1,91 @@
+"""`harness protocols [show NAME]`."""
+from __future__ import annotations
+
+import click
+
+from harness.cli.options import data_root_option, echo_json, json_option
+
+
+def _summary_row(proto) -> dict:
+    split = "LOSO (one fold per subject)" if proto.split_kind == "loso" else \
+        "phases " + ", ".join(f"{n} ({p.limits.describe()})" for n, p in proto.phases.items())
+    return {"name": proto.name, "version": proto.version, "datasets": list(proto.datasets),
+            "classes": list(proto.classes), "split": split, "title": proto.title,
+            "exclusions": list(proto.exclusion_notes)}
+
+
+@click.group(invoke_without_command=True)
+@json_option
+@click.pass_context
+def protocols(ctx: click.Context, as_json: bool) -> None:
+    """List the protocols; `harness protocols show NAME` prints one."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from harness.protocols import get_protocol, protocol_names
+
+    rows = [_summary_row(get_protocol(n)) for n in protocol_names()]
+    if as_json:
+        echo_json(rows)
+        return
+    from tabulate import tabulate
+
+    click.echo(tabulate([[r["name"], r["version"], "+".join(r["datasets"]), len(r["classes"]), r["split"]]
+                         for r in rows], headers=["protocol", "version", "data", "K", "split"], disable_numparse=True))
+    click.echo("")
+    for r in rows:
+        for note in r["exclusions"]:
+            click.echo(f"{r['name']}: excluded by the mapping: {note}")
+
+
+@protocols.command("show")
+@click.argument("name")
+@data_root_option
+@click.option("--no-data", is_flag=True, help="Print the definition only, without loading a data root.")
+@json_option
+def show(name: str, data_root: str | None, no_data: bool, as_json: bool) -> None:
+    """Print a protocol's definition and, given data, its split sizes and exclusions."""
+    from harness.protocols import get_protocol
+
+    proto = get_protocol(name)
+    out = _summary_row(proto)
+    out.update({"description": proto.description, "label_map": proto.label_map, "metrics": list(proto.metrics),
+                "ranking": list(proto.ranking), "test_keyframes": proto.test_keyframes,
+                "official_counts": proto.official_counts, "references": list(proto.references),
+                "file": str(proto.path)})
+    if not no_data:
+        from harness.paths import resolve_data_root
+        from harness.protocols.task import build_task
+
+        root = resolve_data_root(data_root)
+        task = build_task(proto, root, check_frames=False)
+        out["data_root"] = str(root)
+        out["splits"] = task.split_summary()
+        out["excluded"] = [{"reason": r, "count": n} for r, n in task.exclusion_summary()]
+        out["official_count_differences"] = task.official_count_mismatches()
+    if as_json:
+        echo_json(out)
+        return
+    click.echo(f"{proto.name} v{proto.version}: {proto.title}\n")
+    click.echo(proto.description + "\n")
+    click.echo(f"datasets: {', '.join(proto.datasets)}")
+    click.echo(f"classes (index order fixes K={proto.n_classes}): "
+               + ", ".join(f"{i}={c}" for i, c in enumerate(proto.classes)))
+    for d, m in proto.label_map.items():
+        click.echo(f"label map {d}: " + ", ".join(f"{e}->{c}" for e, c in m.items()))
+    click.echo(f"split: {out['split']}")
+    click.echo(f"metrics: {', '.join(proto.metrics)}; ranking: {' > '.join(proto.ranking)}")
+    for note in proto.exclusion_notes:
+        click.echo(f"exclusions: {note}")
+    if "splits" in out:
+        from tabulate import tabulate
+
+        click.echo(f"\ndata root: {out['data_root']}")
+        rows = [[k, v["samples"], v["subjects"], " ".join(f"{c}:{n}" for c, n in v["classes"].items())]
+                for k, v in out["splits"].items()]
+        click.echo(tabulate(rows, headers=["split", "samples", "subjects", "classes"]))
+        total_ex = sum(e["count"] for e in out["excluded"])
+        click.echo(f"\nexcluded: {total_ex}")
+        for e in out["excluded"]:
+            click.echo(f"  {e['count']:5d}  {e['reason']}")
+        for diff in out["official_count_differences"]:
+            click.echo(f"note: differs from the official release: {diff}")

@@ -1,0 +1,195 @@
+"""A protocol is data: which datasets, which classes in which order, how emotions map to classes, how samples
+are split, what each phase allows. This module parses and validates one protocol file into frozen objects.
+
+Class order is part of the contract: it fixes K for UF1/UAR and the index a prediction may use.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.errors import BadInput, Problem, ValidationFailed
+
+METRICS = ("uf1", "uar", "acc")
+RANK_KEYS = ("uf1", "uar", "acc", "earliest")
+SPLIT_KINDS = ("loso", "phases")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Submission limits of a phase. Failed submissions never count (Codabench convention)."""
+
+    per_team_per_day: int | None = None
+    per_team_total: int | None = None
+
+    def describe(self) -> str:
+        parts = []
+        if self.per_team_per_day is not None:
+            parts.append(f"{self.per_team_per_day} scored per team per day (UTC)")
+        if self.per_team_total is not None:
+            parts.append(f"{self.per_team_total} scored per team in total")
+        return "; ".join(parts) + ("; failed submissions do not count" if parts else "no limit")
+
+
+@dataclass(frozen=True)
+class Phase:
+    name: str
+    split: str          # the dataset split value whose samples form this phase's test set
+    limits: Limits
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    dataset: str
+    sample_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Protocol:
+    name: str
+    version: str
+    title: str
+    description: str
+    datasets: tuple[str, ...]
+    classes: tuple[str, ...]
+    label_map: dict[str, dict[str, str]]   # dataset -> normalised emotion -> class
+    split_kind: str
+    train_split: str | None
+    phases: dict[str, Phase]
+    metrics: tuple[str, ...]
+    ranking: tuple[str, ...]
+    test_keyframes: bool
+    exclusions: tuple[Exclusion, ...]
+    exclusion_notes: tuple[str, ...]
+    official_counts: dict[str, dict[str, int]]
+    references: tuple[str, ...]
+    path: Path | None = field(default=None, compare=False)
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.classes)
+
+    @property
+    def multi_dataset(self) -> bool:
+        return len(self.datasets) > 1
+
+    def board_names(self) -> list[str | None]:
+        """Leaderboards this protocol has: one per phase, or one for a LOSO protocol (None)."""
+        return list(self.phases) if self.split_kind == "phases" else [None]
+
+    def check_phase(self, phase: str | None) -> str | None:
+        """Validate a --phase option against this protocol; returns the phase (None for LOSO)."""
+        if self.split_kind == "loso":
+            if phase not in (None, "", "loso"):
+                raise BadInput(f"protocol {self.name} is leave-one-subject-out and has no phases; drop --phase {phase}")
+            return None
+        if not phase:
+            raise BadInput(f"protocol {self.name} has phases {', '.join(self.phases)}: choose one with --phase")
+        if phase not in self.phases:
+            from harness.registry import suggest
+            raise BadInput(suggest(phase, list(self.phases), f"phase of {self.name}"))
+        return phase
+
+    def class_index(self, name: str) -> int:
+        return self.classes.index(name)
+
+
+def _req(data: dict, key: str, typ, where: str, problems: list[Problem], default: Any = ...):
+    if key not in data:
+        if default is ...:
+            problems.append(Problem(where, f"missing field {key!r}"))
+            return None
+        return default
+    value = data[key]
+    if typ is not None and not isinstance(value, typ):
+        problems.append(Problem(where, f"field {key!r} must be {getattr(typ, '__name__', typ)}, "
+                                       f"got {type(value).__name__}"))
+        return None if default is ... else default
+    return value
+
+
+def parse_protocol(data: Any, path: Path) -> Protocol:
+    """Validate a loaded protocol file; every problem is reported at once, naming the field."""
+    where = str(path)
+    problems: list[Problem] = []
+    if not isinstance(data, dict):
+        raise ValidationFailed([Problem(where, "a protocol file must be a mapping of fields")], "bad protocol")
+    name = _req(data, "name", str, where, problems)
+    version = str(_req(data, "version", (str, int, float), where, problems) or "")
+    classes = _req(data, "classes", list, where, problems) or []
+    if len(set(classes)) != len(classes) or len(classes) < 2:
+        problems.append(Problem(where, "classes must be at least two distinct names", column="classes"))
+    datasets = _req(data, "datasets", list, where, problems) or []
+    from harness.datasets import ADAPTERS
+    for d in datasets:
+        if d not in ADAPTERS:
+            problems.append(Problem(where, f"unknown dataset {d!r} (known: {', '.join(ADAPTERS.names())})",
+                                    column="datasets"))
+    raw_map = _req(data, "label_map", dict, where, problems) or {}
+    label_map: dict[str, dict[str, str]] = {}
+    for d in datasets:
+        m = raw_map.get(d)
+        if not isinstance(m, dict) or not m:
+            problems.append(Problem(where, f"label_map has no mapping for dataset {d!r}", column="label_map"))
+            continue
+        label_map[d] = {}
+        for emo, cls in m.items():
+            if cls not in classes:
+                problems.append(Problem(where, f"label_map.{d}.{emo} maps to {cls!r}, which is not a class",
+                                        column="label_map"))
+            label_map[d][str(emo).strip().lower()] = cls
+    split = _req(data, "split", dict, where, problems) or {}
+    kind = split.get("kind")
+    if kind not in SPLIT_KINDS:
+        problems.append(Problem(where, f"split.kind must be one of {', '.join(SPLIT_KINDS)}, got {kind!r}"))
+    phases: dict[str, Phase] = {}
+    train_split = None
+    if kind == "phases":
+        train_split = split.get("train")
+        if not isinstance(train_split, str):
+            problems.append(Problem(where, "split.train must name the training split", column="split.train"))
+        for pname, p in (split.get("phases") or {}).items():
+            if not isinstance(p, dict) or not isinstance(p.get("split"), str):
+                problems.append(Problem(where, f"phase {pname!r} needs a 'split'", column=f"split.phases.{pname}"))
+                continue
+            lim = p.get("limits") or {}
+            unknown = set(lim) - {"per_team_per_day", "per_team_total"}
+            if unknown:
+                problems.append(Problem(where, f"phase {pname!r}: unknown limit(s) {', '.join(sorted(unknown))}"))
+            for k, v in lim.items():
+                if v is not None and (not isinstance(v, int) or v < 1):
+                    problems.append(Problem(where, f"phase {pname!r}: limit {k} must be a positive integer"))
+            phases[pname] = Phase(pname, p["split"], Limits(lim.get("per_team_per_day"), lim.get("per_team_total")),
+                                  str(p.get("description", "")).strip())
+        if not phases:
+            problems.append(Problem(where, "a phases protocol needs at least one phase", column="split.phases"))
+    metrics = tuple(_req(data, "metrics", list, where, problems, default=list(METRICS)))
+    for m in metrics:
+        if m not in METRICS:
+            problems.append(Problem(where, f"unknown metric {m!r} (known: {', '.join(METRICS)})", column="metrics"))
+    ranking = tuple(_req(data, "ranking", list, where, problems, default=list(RANK_KEYS)))
+    for r in ranking:
+        if r not in RANK_KEYS:
+            problems.append(Problem(where, f"unknown ranking key {r!r} (known: {', '.join(RANK_KEYS)})",
+                                    column="ranking"))
+    exclusions = []
+    for i, e in enumerate(_req(data, "exclude_samples", list, where, problems, default=[]) or []):
+        if not isinstance(e, dict) or not {"dataset", "sample_id", "reason"} <= set(e):
+            problems.append(Problem(where, f"exclude_samples[{i}] needs dataset, sample_id and reason"))
+            continue
+        exclusions.append(Exclusion(str(e["dataset"]), str(e["sample_id"]), str(e["reason"])))
+    test_inputs = _req(data, "test_inputs", dict, where, problems, default={}) or {}
+    if problems:
+        raise ValidationFailed(problems, f"protocol file {path} is invalid")
+    return Protocol(
+        name=name, version=version, title=str(data.get("title", name)),
+        description=str(data.get("description", "")).strip(), datasets=tuple(datasets), classes=tuple(classes),
+        label_map=label_map, split_kind=kind, train_split=train_split, phases=phases, metrics=metrics,
+        ranking=ranking, test_keyframes=bool(test_inputs.get("keyframes", True)), exclusions=tuple(exclusions),
+        exclusion_notes=tuple(str(x).strip() for x in data.get("exclusion_notes", []) or []),
+        official_counts={str(k): dict(v) for k, v in (data.get("official_counts") or {}).items()},
+        references=tuple(str(x) for x in data.get("references", []) or []), path=path,
+    )

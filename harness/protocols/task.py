@@ -1,0 +1,180 @@
+"""Protocol + data root -> Task: the samples a protocol uses, their classes, and its folds.
+
+Exclusions are never silent: every excluded row keeps its reason, and `exclusion_summary()` counts them.
+LOSO folds are one per subject (subject = dataset + subject, so that composite protocols never merge two
+datasets' "sub01"); phase folds are the fixed training split against one phase's test split.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.errors import BadInput, Problem, ValidationFailed, raise_if_errors
+from harness.protocols.model import Protocol
+
+UNLABELLED = "unlabelled"
+
+
+@dataclass(frozen=True)
+class Fold:
+    name: str
+    train: tuple[int, ...]  # row positions in Task.table
+    test: tuple[int, ...]
+
+
+@dataclass
+class Task:
+    protocol: Protocol
+    data_root: Path
+    table: object      # pandas.DataFrame: TABLE_COLUMNS + uid, label, label_index, group
+    excluded: object   # pandas.DataFrame: TABLE_COLUMNS + reason
+    warnings: list[Problem] = field(default_factory=list)
+    annotation_files: list[Path] = field(default_factory=list)
+
+    # ----- splits ------------------------------------------------------------------------------------------
+    def folds(self, phase: str | None = None) -> list[Fold]:
+        phase = self.protocol.check_phase(phase)
+        t = self.table
+        if self.protocol.split_kind == "loso":
+            groups = t["group"].to_numpy()
+            return [Fold(g, _positions(groups != g), _positions(groups == g)) for g in sorted(set(groups))]
+        p = self.protocol.phases[phase]
+        split = t["split"].to_numpy()
+        return [Fold(phase, _positions(split == self.protocol.train_split), _positions(split == p.split))]
+
+    def test_positions(self, phase: str | None = None) -> list[int]:
+        """Rows scored by this protocol/phase: every sample for LOSO (each is tested once), the phase's split."""
+        return sorted(i for f in self.folds(phase) for i in f.test)
+
+    def test_table(self, phase: str | None = None):
+        return self.table.iloc[self.test_positions(phase)]
+
+    def has_labels(self, phase: str | None = None) -> bool:
+        return bool(self.test_table(phase)["label"].notna().all())
+
+    # ----- reporting ---------------------------------------------------------------------------------------
+    def exclusion_summary(self) -> list[tuple[str, int]]:
+        if len(self.excluded) == 0:
+            return []
+        counts = self.excluded.groupby("reason", sort=True).size()
+        return [(str(r), int(n)) for r, n in counts.items()]
+
+    def split_summary(self) -> dict[str, dict[str, object]]:
+        """Per split (phases) or per dataset (LOSO): samples, subjects, class counts."""
+        t = self.table
+        key = "split" if self.protocol.split_kind == "phases" else "dataset"
+        out: dict[str, dict[str, object]] = {}
+        for value, part in t.groupby(key, sort=False):
+            name = value
+            if key == "split":
+                name = next((p for p, ph in self.protocol.phases.items() if ph.split == value), value)
+                if value == self.protocol.train_split:
+                    name = "train"
+            counts = part["label"].fillna(UNLABELLED).value_counts()
+            out[str(name)] = {
+                "samples": int(len(part)),
+                "subjects": int(part["group"].nunique()),
+                "classes": {c: int(counts.get(c, 0)) for c in [*self.protocol.classes, UNLABELLED]
+                            if counts.get(c, 0) or c != UNLABELLED},
+            }
+        if self.protocol.split_kind == "loso":
+            out["all"] = {"samples": int(len(t)), "subjects": int(t["group"].nunique()),
+                          "folds": int(t["group"].nunique()),
+                          "classes": {c: int((t["label"] == c).sum()) for c in self.protocol.classes}}
+        return out
+
+    def official_count_mismatches(self) -> list[str]:
+        """Differences from the counts the official annotation files give (empty when they match)."""
+        summary = self.split_summary()
+        out = []
+        for split, want in self.protocol.official_counts.items():
+            have = summary.get(split, {})
+            for k, v in want.items():
+                if have.get(k) != v:
+                    out.append(f"{split}: {k} {have.get(k)} (official release: {v})")
+        return out
+
+
+def _positions(mask) -> tuple[int, ...]:
+    import numpy as np
+
+    return tuple(int(i) for i in np.flatnonzero(mask))
+
+
+def build_task(protocol: Protocol, data_root: Path, check_frames: bool = True) -> Task:
+    """Load every dataset of `protocol` from `data_root`, map labels, apply exclusions, check the split."""
+    import pandas as pd
+
+    from harness.datasets import load_dataset
+
+    tables, problems, files = [], [], []
+    for key in protocol.datasets:
+        result = load_dataset(data_root, key, check_frames=check_frames)
+        tables.append(result.table)
+        problems.extend(result.problems)
+        files.extend(result.files)
+    warnings = raise_if_errors(problems, f"data root {data_root} has problems (see `harness data check`)")
+    table = pd.concat(tables, ignore_index=True)
+
+    reasons: list[str | None] = []
+    labels: list[str | None] = []
+    explicit = {(e.dataset, e.sample_id): e.reason for e in protocol.exclusions}
+    test_splits = {p.split for p in protocol.phases.values()}
+    for row in table.itertuples(index=False):
+        reason, label = None, None
+        if protocol.split_kind == "phases" and row.split != protocol.train_split and row.split not in test_splits:
+            reason = f"split {row.split!r} is not used by the protocol"
+        elif (row.dataset, row.sample_id) in explicit:
+            reason = explicit[(row.dataset, row.sample_id)]
+        elif row.emotion is None or (isinstance(row.emotion, float)):
+            if protocol.split_kind == "phases" and row.split in test_splits:
+                label = None  # a participant's test file without labels: usable, not scorable
+            else:
+                reason = f"{row.dataset}: no emotion label"
+        else:
+            label = protocol.label_map[row.dataset].get(row.emotion)
+            if label is None:
+                reason = f"{row.dataset}: emotion {row.emotion!r} is not mapped to a class"
+        reasons.append(reason)
+        labels.append(label)
+    table["reason"] = reasons
+    table["label"] = labels
+    excluded = table[table["reason"].notna()].drop(columns=["label"]).reset_index(drop=True)
+    kept = table[table["reason"].isna()].drop(columns=["reason"]).reset_index(drop=True)
+    kept["uid"] = (kept["dataset"] + "/" + kept["sample_id"]) if protocol.multi_dataset else kept["sample_id"]
+    kept["group"] = kept["dataset"] + "/" + kept["subject"].astype(str)
+    kept["label_index"] = pd.array([protocol.classes.index(c) if c is not None else pd.NA for c in kept["label"]],
+                                   dtype="Int64")
+    if kept["uid"].duplicated().any():
+        dup = kept.loc[kept["uid"].duplicated(), "uid"].tolist()[:5]
+        raise BadInput(f"sample ids are not unique within protocol {protocol.name}: {', '.join(dup)}")
+    if len(kept) == 0:
+        raise BadInput(f"protocol {protocol.name} keeps no samples from {data_root}")
+    task = Task(protocol, Path(data_root), kept, excluded, warnings, files)
+    if protocol.split_kind == "phases":
+        _check_phases(task)
+    return task
+
+
+def _check_phases(task: Task) -> None:
+    proto, t = task.protocol, task.table
+    problems = []
+    train = t[t["split"] == proto.train_split]
+    if len(train) == 0:
+        problems.append(Problem(str(task.data_root), f"no samples in the training split {proto.train_split!r}"))
+    if train["label"].isna().any():
+        problems.append(Problem(str(task.data_root), "training samples without labels"))
+    seen = {"train": set(train["group"])}
+    for name, phase in proto.phases.items():
+        part = t[t["split"] == phase.split]
+        if len(part) == 0:
+            problems.append(Problem(str(task.data_root), f"phase {name}: no samples in split {phase.split!r}"))
+        subjects = set(part["group"])
+        for other, subs in seen.items():
+            shared = subjects & subs
+            if shared:
+                problems.append(Problem(str(task.data_root), f"phase {name} shares {len(shared)} subject(s) with "
+                                        f"{other} (e.g. {sorted(shared)[0]}); the splits must be subject-disjoint"))
+        seen[name] = subjects
+    if problems:
+        raise ValidationFailed(problems, f"protocol {proto.name}: invalid split")

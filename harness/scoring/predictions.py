@@ -1,0 +1,220 @@
+"""predictions.csv: the one file format every participant hands us. Validated in one pass.
+
+Format: header `sample_id,prediction`, then one row per test sample. `prediction` is a class name of the
+protocol (case- and space-insensitive) or its 0-based index in the protocol's class order. Optional `p_<class>`
+columns (all K of them, or none) carry probabilities: each in [0, 1], each row summing to 1 within 0.01.
+Every test id exactly once. UTF-8 with or without BOM; LF or CRLF; standard CSV quoting.
+
+Every problem is reported with its row (the line number an editor shows; the header is row 1) and column,
+and the file is rejected as a whole: a partially valid submission is never scored.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from harness.errors import BadInput, Problem, ValidationFailed
+
+PROBA_TOLERANCE = 0.01
+MAX_LISTED = 5
+_WS = re.compile(r"\s+")
+
+
+def norm_name(text: str) -> str:
+    return _WS.sub(" ", text).strip().lower()
+
+
+@dataclass
+class Predictions:
+    """Predictions aligned with the reference order of test ids."""
+
+    ids: list[str]
+    pred: np.ndarray              # class indices, shape (N,)
+    proba: np.ndarray | None      # shape (N, K) or None
+    source: str
+
+
+def read_predictions(path: str | Path, reference_ids: Sequence[str], classes: Sequence[str]) -> Predictions:
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise BadInput(f"{path}: no such file")
+    except IsADirectoryError:
+        raise BadInput(f"{path}: is a folder, expected a predictions CSV file")
+    return parse_predictions(data, str(path), reference_ids, classes)
+
+
+def parse_predictions(data: bytes, source: str, reference_ids: Sequence[str], classes: Sequence[str]) -> Predictions:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValidationFailed([Problem(source, f"not UTF-8 text (bad byte at offset {exc.start})",
+                                        hint="save the file as CSV UTF-8")], f"{source} is not a valid predictions file")
+    if not text.strip():
+        raise ValidationFailed([Problem(source, "the file is empty", row=1,
+                                        hint="expected a header `sample_id,prediction` and one row per test sample; "
+                                             "`harness template` writes one")], f"{source} is not a valid predictions file")
+    problems: list[Problem] = []
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except csv.Error as exc:
+        raise ValidationFailed([Problem(source, f"unreadable CSV header: {exc}", row=1)],
+                               f"{source} is not a valid predictions file")
+    cols = [norm_name(h) for h in header]
+    k = len(classes)
+    class_norm = [norm_name(c) for c in classes]
+    proba_cols = {f"p_{c}": i for i, c in enumerate(class_norm)}
+    proba_cols.update({f"p_{c.replace(' ', '_')}": i for i, c in enumerate(class_norm)})
+    seen: dict[str, int] = {}
+    for j, c in enumerate(cols):
+        if c in seen:
+            problems.append(Problem(source, f"column {header[j]!r} appears twice", row=1, column=header[j]))
+        seen.setdefault(c, j)
+        if c not in ("sample_id", "prediction") and c not in proba_cols:
+            hint = "allowed: sample_id, prediction, " + ", ".join(f"p_{c}" for c in class_norm)
+            if ";" in header[j] or "\t" in header[j]:
+                hint = "the file must be comma-separated"
+            problems.append(Problem(source, f"unknown column {header[j]!r}", row=1, column=header[j], hint=hint))
+    for need in ("sample_id", "prediction"):
+        if need not in seen:
+            problems.append(Problem(source, f"missing column {need!r}", row=1, column=need,
+                                    hint="the header must be `sample_id,prediction` (optionally p_<class> columns)"))
+    given_proba = {proba_cols[c]: j for c, j in seen.items() if c in proba_cols}
+    if given_proba and len(given_proba) != k:
+        missing = [f"p_{class_norm[i]}" for i in range(k) if i not in given_proba]
+        problems.append(Problem(source, f"probability columns are incomplete: missing {', '.join(missing)}", row=1,
+                                hint="give all K probability columns or none"))
+    if problems:
+        raise ValidationFailed(problems, f"{source} is not a valid predictions file")
+
+    i_id, i_pred = seen["sample_id"], seen["prediction"]
+    proba_idx = [given_proba[i] for i in range(k)] if given_proba else []
+    ncols = len(header)
+    ids: list[str] = []
+    raw_pred: list[str] = []
+    raw_proba: list[list[str]] = []
+    rows: list[int] = []
+    try:
+        for rec in reader:
+            line = reader.line_num
+            if not rec or all(not f.strip() for f in rec):
+                continue
+            if len(rec) != ncols:
+                problems.append(Problem(source, f"{len(rec)} field(s), the header has {ncols}", row=line,
+                                        hint="check for unquoted commas"))
+                continue
+            ids.append(rec[i_id].strip())
+            raw_pred.append(rec[i_pred])
+            if proba_idx:
+                raw_proba.append([rec[j] for j in proba_idx])
+            rows.append(line)
+    except csv.Error as exc:
+        problems.append(Problem(source, f"CSV syntax error: {exc}", row=reader.line_num,
+                                hint="check quoting (a quote inside a field must be doubled)"))
+
+    ref_index = {sid: n for n, sid in enumerate(reference_ids)}
+    position = np.full(len(ids), -1, dtype=np.int64)
+    first_row: dict[str, int] = {}
+    for n, (sid, line) in enumerate(zip(ids, rows)):
+        if not sid:
+            problems.append(Problem(source, "empty sample_id", row=line, column="sample_id"))
+            continue
+        if sid in first_row:
+            problems.append(Problem(source, f"sample_id {sid!r} appears again (first at row {first_row[sid]})",
+                                    row=line, column="sample_id", hint="every test sample exactly once"))
+            continue
+        first_row[sid] = line
+        p = ref_index.get(sid)
+        if p is None:
+            problems.append(Problem(source, f"unknown sample_id {sid!r}", row=line, column="sample_id",
+                                    hint="not a test sample of this protocol/phase; `harness template` lists them"))
+            continue
+        position[n] = p
+
+    pred = _parse_labels(raw_pred, rows, class_norm, source, problems)
+    proba = _parse_proba(raw_proba, rows, class_norm, source, problems) if proba_idx else None
+
+    missing = [sid for sid in reference_ids if sid not in first_row]
+    if missing:
+        shown = ", ".join(repr(s) for s in missing[:MAX_LISTED]) + (" ..." if len(missing) > MAX_LISTED else "")
+        problems.append(Problem(source, f"{len(missing)} test sample(s) have no prediction: {shown}",
+                                column="sample_id", hint="every test sample_id exactly once; `harness template` "
+                                                         "writes the full list"))
+    if problems:
+        raise ValidationFailed(problems, f"{source} is not a valid predictions file")
+    order = np.argsort(position)
+    return Predictions(list(reference_ids), pred[order], None if proba is None else proba[order], source)
+
+
+def _parse_labels(raw: list[str], rows: list[int], class_norm: list[str], source: str,
+                  problems: list[Problem]) -> np.ndarray:
+    k = len(class_norm)
+    lookup = {c: i for i, c in enumerate(class_norm)}
+    lookup.update({str(i): i for i in range(k)})
+    out = np.full(len(raw), -1, dtype=np.int64)
+    cache: dict[str, int] = {}
+    for n, value in enumerate(raw):
+        idx = cache.get(value)
+        if idx is None:
+            key = norm_name(value)
+            if re.fullmatch(r"[+-]?\d+(\.0+)?", key):
+                key = str(int(float(key)))
+            idx = lookup.get(key, -1)
+            cache[value] = idx
+        if idx < 0:
+            if not value.strip():
+                problems.append(Problem(source, "empty prediction", row=rows[n], column="prediction",
+                                        hint="fill in a class name or index"))
+            else:
+                problems.append(Problem(source, f"unknown class {value!r}", row=rows[n], column="prediction",
+                                        hint="use one of " + ", ".join(f"{c} ({i})" for i, c in enumerate(class_norm))))
+        out[n] = idx
+    return out
+
+
+def _parse_proba(raw: list[list[str]], rows: list[int], class_norm: list[str], source: str,
+                 problems: list[Problem]) -> np.ndarray:
+    k = len(class_norm)
+    out = np.zeros((len(raw), k))
+    for n, values in enumerate(raw):
+        bad = False
+        for j, v in enumerate(values):
+            try:
+                x = float(v)
+            except ValueError:
+                x = math.nan
+            if not math.isfinite(x) or x < 0 or x > 1:
+                problems.append(Problem(source, f"{v!r} is not a probability in [0, 1]", row=rows[n],
+                                        column=f"p_{class_norm[j]}"))
+                bad = True
+            out[n, j] = x
+        if not bad and abs(out[n].sum() - 1.0) > PROBA_TOLERANCE:
+            problems.append(Problem(source, f"probabilities sum to {out[n].sum():.4f}, not 1", row=rows[n],
+                                    hint=f"each row's p_ columns must sum to 1 within {PROBA_TOLERANCE}"))
+    return out
+
+
+def write_predictions(path: Path, ids: Sequence[str], labels: Sequence[str],
+                      proba: np.ndarray | None = None, classes: Sequence[str] = ()) -> None:
+    """Write a predictions file in the canonical format (used by `harness submit` and `harness template`)."""
+    from harness.store.atomic import atomic_write_text
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    header = ["sample_id", "prediction"] + ([f"p_{c}" for c in classes] if proba is not None else [])
+    w.writerow(header)
+    for i, (sid, lab) in enumerate(zip(ids, labels)):
+        row = [sid, lab]
+        if proba is not None:
+            row += [f"{x:.6f}" for x in proba[i]]
+        w.writerow(row)
+    atomic_write_text(path, buf.getvalue())

@@ -1,0 +1,19 @@
+"""Shared fixtures: every test gets its own HARNESS_HOME (store, cache) and no ambient data root."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("TQDM_DISABLE", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+@pytest.fixture(autouse=True)
+def harness_home(tmp_path, monkeypatch):
+    home = tmp_path / "harness-home"
+    home.mkdir()
+    monkeypatch.setenv("HARNESS_HOME", str(home))
+    for var in ("HARNESS_DATA_ROOT", "HARNESS_STORE", "HARNESS_CACHE", "HARNESS_PROTOCOLS_PATH"):
+        monkeypatch.delenv(var, raising=False)
+    return home

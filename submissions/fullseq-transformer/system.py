@@ -1,0 +1,119 @@
+"""The bundle's entry point: region-motion sequences -> full-sequence transformer, via the shared training loop.
+
+Config keys (all flat, from the profile plus `--set` overrides; sources in README.md):
+- features (`features.FeatureConfig`): mode, rate, max_len, drift, face_size, flow_backend, flow_params, top_p,
+  global_p;
+- model (`model.FullSequenceTransformer`): dim, depth, heads, dim_head, mlp_dim, dropout, emb_dropout,
+  region_attention, readout;
+- training (`harness.nn.training.TrainConfig`): epochs, batch_size, lr, weight_decay, optimizer, scheduler, gamma,
+  class_weighting, label_smoothing, grad_clip, early_stopping, patience, amp; plus inner_fraction (share of the
+  training subjects held out for early stopping, only when early_stopping is on).
+"""
+from __future__ import annotations
+
+from dataclasses import fields
+from typing import Any
+
+import numpy as np
+
+from harness.api import Context, Prediction, TestSet, TrainSet
+
+from .features import FeatureConfig, extract, n_regions, pad_batch
+
+_MODEL_KEYS = ("dim", "depth", "heads", "dim_head", "mlp_dim", "dropout", "emb_dropout", "region_attention",
+               "readout")
+
+
+class FullSeqTransformer:
+    """fit/predict of He et al.'s full-sequence evolution transformer on shared region-motion features."""
+
+    def __init__(self, **config: Any):
+        from harness.nn.training import TrainConfig
+
+        feature_keys = {f.name for f in fields(FeatureConfig)}
+        train_keys = set(TrainConfig.__dataclass_fields__)
+        known = feature_keys | train_keys | set(_MODEL_KEYS) | {"inner_fraction"}
+        unknown = sorted(set(config) - known)
+        if unknown:
+            from harness.registry import suggest
+
+            raise TypeError("; ".join(suggest(k, sorted(known), "fullseq-transformer setting") for k in unknown))
+        self.features = FeatureConfig(**{k: v for k, v in config.items() if k in feature_keys})
+        self.train_cfg = TrainConfig.from_config(config)
+        self.model_cfg = {k: config[k] for k in _MODEL_KEYS if k in config}
+        self.inner_fraction = float(config.get("inner_fraction", 0.2))
+        self.model = None
+        self.scale_: float = 1.0
+
+    # --- helpers ------------------------------------------------------------------------------------------------
+    def _inputs(self, seqs: list[np.ndarray]) -> list[np.ndarray]:
+        x, valid = pad_batch(seqs, self.features.steps)
+        return [x / self.scale_, valid]
+
+    def _build(self, n_classes: int, seed: int):
+        import torch
+
+        from .model import FullSequenceTransformer
+
+        torch.manual_seed(seed)  # the fold's own init, whatever the process did before
+        return FullSequenceTransformer(n_regions=n_regions(), n_classes=n_classes, max_len=self.features.steps,
+                                       **self.model_cfg)
+
+    # --- the bundle contract ------------------------------------------------------------------------------------
+    def fit(self, train: TrainSet, context: Context) -> None:
+        from harness.nn.latency import latency_per_clip_ms
+        from harness.nn.training import count_parameters, fit
+
+        seqs, positions = extract(train, context.preprocess, self.features, context)
+        if not seqs:
+            raise ValueError("no training clip had a face: nothing to train on")
+        labels = train.labels[positions]
+        self.scale_ = _motion_scale(seqs)
+        self._record_lengths(context, seqs, train, positions)
+        inputs = self._inputs(seqs)
+        val = None
+        if self.train_cfg.early_stopping:
+            _, held = context.inner_split(train, self.inner_fraction)
+            held_ids = set(held.ids)
+            is_val = np.array([train[p].sample_id in held_ids for p in positions])
+            val = ([a[is_val] for a in inputs], labels[is_val])
+            inputs, labels = [a[~is_val] for a in inputs], labels[~is_val]
+        self.model = self._build(len(context.classes), int(context.rng(stream=7).integers(2 ** 31)))
+        history = fit(self.model, inputs, labels, self.train_cfg, context, val=val, n_classes=len(context.classes))
+        context.record("n_params", count_parameters(self.model))
+        context.record("latency_ms", round(latency_per_clip_ms(self.model, inputs, context.device), 3))
+        context.record("epochs_run", len(history.train_loss))
+        if history.best_epoch is not None:
+            context.record("best_epoch", history.best_epoch)
+
+    def predict(self, test: TestSet, context: Context) -> Prediction:
+        from harness.nn.training import predict_proba
+
+        if self.model is None:
+            raise RuntimeError("predict() before fit()")
+        seqs, positions = extract(test, context.preprocess, self.features, context)
+        # a clip without a face is read as "no motion seen": the onset step alone
+        r = n_regions()
+        full = [np.zeros((1, r, 2), np.float32) for _ in range(len(test))]
+        for s, p in zip(seqs, positions):
+            full[p] = s
+        proba = predict_proba(self.model, self._inputs(full), context.device, amp=self.train_cfg.amp)
+        return Prediction(proba.argmax(axis=1).tolist(), proba)
+
+    def _record_lengths(self, context: Context, seqs: list[np.ndarray], train: TrainSet, positions: list[int]) -> None:
+        """Effective sequence lengths (steps the model sees) and the source frames they came from."""
+        lengths = np.array([len(s) for s in seqs])
+        frames = np.array([train[p].n_frames for p in positions])
+        context.record("seq_len_mean", round(float(lengths.mean()), 2))
+        context.record("seq_len_min", int(lengths.min()))
+        context.record("seq_len_max", int(lengths.max()))
+        context.record("source_frames_mean", round(float(frames.mean()), 1))
+        context.record("resampled_to_max_len", round(float((lengths == self.features.steps).mean()), 3)
+                       if self.features.mode == "full" else 0.0)
+
+
+def _motion_scale(seqs: list[np.ndarray]) -> float:
+    """RMS of the training motion (one scalar, so directions and region ratios are kept): inputs ~ unit scale."""
+    allv = np.concatenate([s.reshape(-1) for s in seqs])
+    rms = float(np.sqrt(np.mean(allv.astype(np.float64) ** 2)))
+    return rms if rms > 1e-8 else 1.0

@@ -267,3 +267,18 @@ def test_run_all_runs_every_chosen_bundle_and_writes_boards(corpus, harness_home
     for name in ("casme3-3class.md", "ccac2024-dfme-test_A.md", "ccac2024-dfme-test_B.md"):
         text = (lb / name).read_text()
         assert "sanity-majority" in text and "sanity-stratified" in text
+
+
+@pytest.mark.slow
+def test_local_and_ray_executors_give_the_same_scores_as_serial(corpus, tmp_path, monkeypatch):
+    pytest.importorskip("ray")
+    monkeypatch.setenv("HARNESS_STAGING_DIR", str(tmp_path / "staging"))
+    serial = submit(BUNDLES / "slow", "casme3-7class", data_root=corpus, seeds=[0, 1])
+    local = submit(BUNDLES / "slow", "casme3-7class", data_root=corpus, seeds=[0, 1], executor="local", workers=2,
+                   rerun=True)
+    ray_out = submit(BUNDLES / "slow", "casme3-7class", data_root=corpus, seeds=[0, 1], executor="ray", workers=2,
+                     rerun=True)
+    assert serial.report["metrics"] == local.report["metrics"] == ray_out.report["metrics"]
+    assert serial.report["confusion"] == ray_out.report["confusion"]
+    # A local Ray writes inside the run's own folder only (removed with the run).
+    assert not list((tmp_path / "staging").glob("*/ray"))

@@ -133,6 +133,8 @@ def submit(bundle_ref: str | Path, protocol: str, phase: str | None = None, team
             from harness.runner.views import test_set, train_set
 
             run_dir = new_run_dir(str(sub_id))
+            if hasattr(ex, "prepare"):
+                ex.prepare(run_dir)
             staged = stage_table(task.table, run_dir)
             jobs, run_ids, resumed = [], {}, 0
             for seed in seeds:

@@ -15,5 +15,8 @@ try:
 
     # The first call costs ~0.9 s (lazy imports); folds set the same flag again for nothing.
     torch.use_deterministic_algorithms(True, warn_only=True)
+    # torch.optim's first optimizer imports torch._dynamo (1.4-3.5 s measured here, no threads started):
+    # without this, every neural fold pays it again.
+    import torch._dynamo  # noqa: F401
 except ImportError:  # pragma: no cover
     pass

@@ -84,8 +84,9 @@ def test_fit_records_params_flops_removal_and_generated_counts(setup, monkeypatc
 
     r = ctx.records
     assert r["generated"] == {"negative": 0, "positive": 6, "surprise": 4} and r["generated_total"] == 10
-    assert r["attention_layers"] == 3 and r["layers_removed"] == 1 and len(r["removed_blocks"]) == 1
-    assert r["n_params"] < r["n_params_full"] and r["flops"] < r["flops_full"]
+    assert r["details"]["attention_layers"] == 3 and r["layers_removed"] == 1
+    assert len(r["details"]["removed_blocks"]) == 1 and len(r["details"]["te_scores"]) == 1
+    assert r["n_params"] < r["n_params_before"] and r["flops"] < r["flops_before"]
     assert r["tokens_per_attention"] == 16 and r["latency_ms"] > 0
 
     # predict never trains a denoiser or rescoring layers
@@ -97,7 +98,7 @@ def test_fit_records_params_flops_removal_and_generated_counts(setup, monkeypatc
 
 
 @pytest.mark.parametrize("switch,expect", [
-    ({"esaat": False}, lambda r: r["layers_removed"] == 0 and r["n_params"] == r["n_params_full"]),
+    ({"esaat": False}, lambda r: r["layers_removed"] == 0 and r["n_params"] == r["n_params_before"]),
     ({"diffusion": False}, lambda r: r["generated_total"] == 0 and r["layers_removed"] == 1),
 ])
 def test_ablation_switches(setup, switch, expect):

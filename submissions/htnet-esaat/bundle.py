@@ -141,6 +141,7 @@ class HtnetEsaat:
         x_real = self._standardise(raw)
         seeds = context.rng(stream=8).integers(0, 2 ** 31 - 1, size=2)
 
+        details: dict[str, Any] = {"train_real": int(len(y))}  # non-numeric record: kept out of ablation columns
         x_train, y_train = x_real, y
         generated = np.zeros(k, dtype=np.int64)
         if c.diffusion:
@@ -151,10 +152,9 @@ class HtnetEsaat:
                                         max_ratio=c.diffusion_max_ratio, update=c.diffusion_update)
             gx, gy, generated = diff.augment(x_real, y, k, dcfg, int(seeds[0]), device)
             x_train, y_train = np.concatenate([x_real, gx]), np.concatenate([y, gy])
-            context.record("diffusion_s", round(time.perf_counter() - t0, 3))
+            details["diffusion_s"] = round(time.perf_counter() - t0, 3)
         context.record("generated", {cls: int(n) for cls, n in zip(train.classes, generated)})
         context.record("generated_total", int(generated.sum()))
-        context.record("train_real", int(len(y)))
 
         torch.manual_seed(int(seeds[1]))  # same initial weights whether or not diffusion ran
         model = build_model(c, k)
@@ -165,21 +165,23 @@ class HtnetEsaat:
         first = c.epochs - c.finetune_epochs if n_remove else c.epochs
         fit(model, [x_train], y_train, self._train_config(first), context, n_classes=k)
         removed: list[str] = []
+        te_scores: list[dict[str, float]] = []
         if n_remove:
             sel = select_attention_layers(model, x_real, n_remove, device)  # real training inputs only
             names = block_names(model)
             removed = [names[i] for i in sel.removed]
+            te_scores = [{names[i]: round(v, 4) for i, v in step.items()} for step in sel.scores]
             remove_attention_layers(model, sel.removed)
             if c.finetune_epochs:
                 fit(model, [x_train], y_train, self._train_config(c.finetune_epochs), context, n_classes=k)
         self.model_ = model
-        context.record("n_params_full", n_before)
-        context.record("n_params", count_parameters(model))
-        context.record("flops_full", flops_before)
+        context.record("n_params_before", n_before)         # before entropy-based selection
+        context.record("n_params", count_parameters(model))  # the model that predicts
+        context.record("flops_before", flops_before)
         context.record("flops", count_flops(model, example))
-        context.record("attention_layers", n_attn)
         context.record("layers_removed", len(removed))
-        context.record("removed_blocks", removed)
+        details.update(attention_layers=n_attn, removed_blocks=removed, te_scores=te_scores)
+        context.record("details", details)
         context.record("tokens_per_attention", model.tokens_per_attention)
         context.record("latency_ms", round(latency_per_clip_ms(model, [x_real], device), 3))
 

@@ -231,14 +231,13 @@ def _parse_fast(text: str, ncols: int, i_id: int, i_pred: int, proba_idx: list[i
     if ids == list(reference_ids):  # the template's order: nothing to look up
         position = np.arange(n, dtype=np.int64)
     else:
-        import pandas as pd
-
-        index = pd.Index(list(reference_ids), dtype=object)
-        if not index.is_unique:
+        ref_index = dict(zip(reference_ids, range(n)))
+        pos = list(map(ref_index.get, ids))
+        if len(ref_index) != n or None in pos:
             return None
-        position = np.asarray(index.get_indexer(pd.Index(ids, dtype=object)), dtype=np.int64)
-        if (position < 0).any() or np.bincount(position, minlength=n).max() != 1:
-            return None
+        position = np.fromiter(pos, dtype=np.int64, count=n)
+        if np.bincount(position, minlength=n).max() != 1:
+            return None  # a duplicate id (and so a missing one)
     lookup = _label_lookup(class_norm)
     raw_pred = fields[i_pred::ncols]
     table = {v: _label_index(v, lookup) for v in set(raw_pred)}
@@ -248,11 +247,12 @@ def _parse_fast(text: str, ncols: int, i_id: int, i_pred: int, proba_idx: list[i
     pred[position] = np.fromiter(map(table.__getitem__, raw_pred), dtype=np.int64, count=n)
     proba = None
     if proba_idx:
+        values = np.empty((n, len(proba_idx)))
         try:
-            cols = [np.fromiter(map(float, fields[j::ncols]), dtype=float, count=n) for j in proba_idx]
+            for c, j in enumerate(proba_idx):
+                values[:, c] = np.fromiter(map(float, fields[j::ncols]), dtype=float, count=n)
         except ValueError:
             return None
-        values = np.stack(cols, axis=1)
         if not (np.isfinite(values).all() and (values >= 0).all() and (values <= 1).all()):
             return None
         if (np.abs(values.sum(axis=1) - 1.0) > PROBA_TOLERANCE * (1 - 1e-9)).any():

@@ -304,3 +304,26 @@ def test_data_check_text_output_and_exit_codes(tmp_path, capsys):
     assert "is not a directory" in capsys.readouterr().err
     (tmp_path / "empty").mkdir()
     assert main(["data", "check", "--data-root", str(tmp_path / "empty")]) == 2
+
+
+def test_casme3_prefers_the_v2_annotation_file(tmp_path):
+    recs = F.casme3_records(1)
+    F.write_dataset(tmp_path, "casme3", recs)
+    folder = tmp_path / "casme3" / "annotation" / "partA"
+    # an older workbook beside it, whose name sorts first
+    write_xlsx(folder / "cas(me)3_part_A_ME_label_JpgIndex.xlsx",
+               {"label": (["Subject", "Filename", "Onset", "Apex", "Offset", "AU", "Objective class", "emotion"],
+                          [["spNO.1", "a", 10, 11, 12, "", "", "happy"]])})
+    res = load_dataset(tmp_path, "casme3")
+    assert [p.name for p in res.files] == ["cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx"]
+    assert len(res.table) == len(recs)
+
+
+def test_data_check_dataset_option(tmp_path, capsys):
+    root = F.write_small_root(tmp_path, ("casme2", "smic"))
+    assert main(["data", "check", "--data-root", str(root), "--dataset", "smic", "--json"]) == 0
+    assert [d["dataset"] for d in json.loads(capsys.readouterr().out)["datasets"]] == ["smic"]
+    assert main(["data", "check", "--data-root", str(root), "--dataset", "casme"]) == 2
+    assert "unknown dataset 'casme'; did you mean" in capsys.readouterr().err
+    assert main(["data", "check", "--data-root", str(root), "--dataset", "samm"]) == 1  # folder missing
+    assert "dataset folder" in capsys.readouterr().out

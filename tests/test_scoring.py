@@ -13,7 +13,7 @@ from harness.scoring.bootstrap import bootstrap_ci, per_group_confusion, point_s
 from harness.scoring.metrics import confusion, per_class, summary, uf1_uar_acc
 from harness.scoring.report import build_report, render_report
 
-SETTINGS = settings(max_examples=150, deadline=None, derandomize=True)
+SETTINGS = settings(max_examples=100, deadline=None, derandomize=True)
 
 
 def _sk(y_true, y_pred, **kw) -> tuple[float, float, float]:

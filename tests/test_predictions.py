@@ -367,3 +367,23 @@ def test_probability_sum_tolerance(fast):
     rows = _proba_rows({0: ["0.98", "0", "0", "0", "0", "0", "0"]})
     with pytest.raises(ValidationFailed, match="row 2: probabilities sum to 0.9800"):
         parse_predictions(_csv(rows, header=_proba_header()), "f", IDS, CLASSES, fast=fast)
+
+
+def test_composite_template_and_score(tmp_path, capsys):
+    """megc2019-composite: ids carry their dataset, folds are per (dataset, subject), metrics pooled, K = 3."""
+    F.write_small_root(tmp_path, ("casme2", "samm", "smic"))
+    tpl = tmp_path / "t.csv"
+    assert main(["template", "-p", "megc2019-composite", "--data-root", str(tmp_path), "-o", str(tpl)]) == 0
+    ids = [ln.split(",")[0] for ln in tpl.read_text().splitlines()[1:]]
+    assert len(ids) == 6 + 8 + 9 and "casme2/sub01/EP02_01f" in ids and "samm/006_1_1" in ids
+    assert "smic/s1_ne_01" in ids and not any("others" in i for i in ids)
+    # everything predicted 'negative': negative recall 1, the others 0
+    tpl.write_text("sample_id,prediction\n" + "".join(f"{i},0\n" for i in ids))
+    assert main(["score", str(tpl), "-p", "megc2019-composite", "--data-root", str(tmp_path), "--json"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    n_neg = 3 + 6 + 3  # casme2 disgust x2 + repression; samm anger x2, contempt, disgust, fear, sadness; smic 3
+    assert rep["n_samples"] == 23 and rep["n_subjects"] == 9
+    assert rep["metrics"]["uar"]["value"] == pytest.approx(1 / 3)
+    assert rep["metrics"]["acc"]["value"] == pytest.approx(n_neg / 23)
+    assert rep["metrics"]["uf1"]["value"] == pytest.approx((2 * n_neg / (2 * n_neg + 23 - n_neg)) / 3)
+    assert rep["never_predicted"] == ["positive", "surprise"]

@@ -12,7 +12,7 @@ import yaml
 from harness.cli.main import main
 from harness.leaderboard.render import inert, write_boards
 from harness.paths import builtin_dir, leaderboard_dir
-from harness.store import atomic
+from harness.store import atomic, db
 from harness.store.db import open_store
 from tests import formats as F
 
@@ -166,7 +166,8 @@ def test_files_written_atomically_with_no_leftovers(out, monkeypatch):
         assert os.stat(out / "casme3-7class.md").st_mtime_ns >= mtime
 
 
-def test_recorded_score_appears_beside_published_rows(tmp_path, capsys):
+def test_recorded_score_appears_beside_published_rows(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(db, "utcnow", lambda: "2024-06-01T12:00:00.000000Z")  # both attempts on one UTC day
     root = tmp_path / "data"
     F.write_dataset(root, "dfme", F.dfme_records())
     tpl = tmp_path / "p.csv"
@@ -180,7 +181,7 @@ def test_recorded_score_appears_beside_published_rows(tmp_path, capsys):
     md = (leaderboard_dir() / "ccac2024-dfme-test_A.md").read_text()
     (row,) = _measured(md)
     assert row[:4] == ["1", "my system", r"Team \*\*X\*\*", "system"]
-    assert row[4].startswith("1.0000 [1.000, 1.000]") and row[8] == "14"
+    assert row[4].startswith("1.0000 [1.000, 1.000]") and row[8] == "14" and row[10] == "2024-06-01"
     assert row[11] == "[submission-1](provenance/submission-1.json)"
     assert (leaderboard_dir() / "provenance" / "submission-1.json").is_file()
     assert [r[0] for r in _published(md)][:1] == ["He et al. full-sequence transformer (rank 1)"]

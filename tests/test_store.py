@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import signal
 import sqlite3
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ from harness.cli.main import main
 from harness.errors import BadInput, LimitReached
 from harness.paths import store_path
 from harness.protocols import get_protocol
+from harness.store import db
 from harness.store.db import SCHEMA_VERSION, Store, open_store
 from tests import formats as F
 from tests.procs import start_killable_writer, start_racers, start_store_racers
@@ -113,15 +113,19 @@ def test_reopen_failed_when_a_slot_is_free(store):
     assert store.get_submission(sid).status == "running"
 
 
-def test_daily_limit_is_per_utc_day(store):
+def test_daily_limit_is_per_utc_day(store, monkeypatch):
+    monkeypatch.setattr(db, "utcnow", lambda: "2024-06-01T23:59:59.999999Z")  # no midnight in between
     first = _record(store, phase="test_A", limits=LIMIT_A)
     with pytest.raises(LimitReached, match="for .* \\(UTC\\); try again tomorrow"):
         _record(store, phase="test_A", limits=LIMIT_A)
     failed = _create(store, phase="test_A", limits=None)
     store.fail_submission(failed, "x")
-    yesterday = (datetime.now(timezone.utc) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    store.conn.execute("UPDATE submissions SET created_at=? WHERE id=?", (yesterday, first))
+    store.conn.execute("UPDATE submissions SET created_at=? WHERE id=?", ("2024-05-31T23:59:59.999999Z", first))
     _record(store, phase="test_A", limits=LIMIT_A)  # yesterday's no longer counts today
+    monkeypatch.setattr(db, "utcnow", lambda: "2024-06-02T00:00:00.000000Z")
+    _record(store, phase="test_A", limits=LIMIT_A)  # and a new UTC day has a new slot
+    with pytest.raises(LimitReached):
+        _record(store, phase="test_A", limits=LIMIT_A)
 
 
 def test_record_scored_predictions_is_one_transaction(store):

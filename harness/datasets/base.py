@@ -179,8 +179,8 @@ def find_file(root: Path, patterns: Sequence[str], max_depth: int = 3) -> Path |
 
 
 def find_dir(root: Path, names: Sequence[str], max_depth: int = 3) -> Path | None:
-    """Deepest-nested folder among the first level that has one of `names` (handles zip double-nesting such as
-    CASME2_RAW_selected/CASME2_RAW_selected)."""
+    """The shallowest folder named one of `names` (earlier names preferred), looking through a doubled zip folder
+    such as CASME2_RAW_selected/CASME2_RAW_selected."""
     wanted = {n.lower() for n in names}
     frontier = [root]
     for _ in range(max_depth + 1):
@@ -190,12 +190,13 @@ def find_dir(root: Path, names: Sequence[str], max_depth: int = 3) -> Path | Non
                 entries = sorted(p for p in d.iterdir() if p.is_dir())
             except (FileNotFoundError, NotADirectoryError, PermissionError):
                 continue
-            for e in entries:
-                if e.name.lower() in wanted:
+            hits = {e.name.lower(): e for e in entries if e.name.lower() in wanted}
+            for name in names:  # the caller's order is the preference (e.g. raw frames before cropped ones)
+                e = hits.get(name.lower())
+                if e is not None:
                     inner = next((c for c in sorted(e.iterdir()) if c.is_dir() and c.name.lower() == e.name.lower()),
                                  None)
                     return inner or e
-                if not e.name.startswith((".", "_")):
-                    nxt.append(e)
+            nxt.extend(e for e in entries if not e.name.startswith((".", "_")))
         frontier = nxt
     return None

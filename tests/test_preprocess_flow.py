@@ -188,3 +188,11 @@ def test_peak_position_finds_the_smoothed_maximum_and_never_the_onset():
     assert peak_position(np.array([0.0])) == 0
     np.testing.assert_allclose(smooth(np.array([0.0, 3.0, 0.0]), 3), [1.5, 1.0, 1.5])
     assert motion_curve(np.array([[[3.0, 4.0], [0.0, 0.0]]])).tolist() == [2.5]
+
+
+def test_dis_overrides_are_type_checked_and_change_the_key():
+    with pytest.raises(BadInput, match="finest_scale must be int"):
+        FlowConfig("dis", params={"finest_scale": 0.5})
+    assert FlowConfig("dis", params={"finest_scale": 0}).canonical() != FlowConfig("dis").canonical()
+    assert FlowConfig("dis", params={"finest_scale": None}).canonical() == FlowConfig("dis").canonical()
+    assert FlowConfig("dis", params={"variational_refinement_alpha": 10}).resolved()["variational_refinement_alpha"] == 10.0

@@ -9,9 +9,9 @@ Layout: `<root>/<kind>/<key[:2]>/<key>.npz` (arrays plus a JSON `__meta__` that 
 `<root>/.locks/<key>.lock`.
 
 Safety with parallel workers and killed runs:
-- every entry is written to a temporary file beside it and renamed over it (`harness.store.atomic`), so a
-  reader sees the whole entry or none; a killed run leaves at most a `.*.tmp` file, which is never read and
-  which `harness cache clear` removes;
+- every entry is written to a temporary file beside it and renamed over it (`write_atomic`), so a reader
+  sees the whole entry or none; a killed run leaves at most a `.*.tmp` file, which is never read and which
+  `harness cache clear` removes;
 - an entry that cannot be read back completely (disk trouble, manual edits) is deleted and recomputed;
 - one worker computes a given key at a time (an advisory `flock` on the key's lock file, released by the OS
   when a process dies); the others wait and then read it. `nonblocking()` turns the wait into `CacheBusy`,
@@ -60,6 +60,28 @@ def library_versions() -> dict[str, str]:
     return _versions
 
 
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write to a temporary file beside `path`, then rename it over `path` (atomic on POSIX and Windows).
+
+    Unlike `harness.store.atomic.atomic_write_bytes` this does not fsync: an fsync costs ~10 ms, several per
+    sample, and only guards against an OS crash, after which `Cache.load` detects and drops a damaged entry
+    anyway. A killed process leaves at most the temporary file, never a partial entry.
+    """
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
 def canonical_json(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
 
@@ -101,12 +123,10 @@ class Cache:
         return arrays, meta
 
     def save(self, kind: str, key: str, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> None:
-        from harness.store.atomic import atomic_write_bytes
-
         blob = json.dumps({**meta, "__key__": key}, default=str).encode()
         buf = io.BytesIO()
         np.savez(buf, __meta__=np.frombuffer(blob, dtype=np.uint8), **dict(arrays))
-        atomic_write_bytes(self.entry_path(kind, key), buf.getvalue())
+        write_atomic(self.entry_path(kind, key), buf.getvalue())
 
     @contextlib.contextmanager
     def _locked(self, key: str) -> Iterator[None]:

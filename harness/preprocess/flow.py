@@ -8,7 +8,7 @@ Nothing heavy is imported until a flow is computed.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 import numpy as np
@@ -25,6 +25,7 @@ class FlowBackend:
     choices: Mapping[str, tuple]  # allowed values of categorical parameters
     compute: Callable[[np.ndarray, np.ndarray, Mapping[str, Any]], np.ndarray]
     summary: str
+    types: Mapping[str, type] = field(default_factory=dict)  # types of parameters whose default is None
 
 
 BACKENDS: Registry[FlowBackend] = Registry("flow backend")
@@ -94,12 +95,16 @@ def _tvl1(a: np.ndarray, b: np.ndarray, p: Mapping[str, Any]) -> np.ndarray:
 
 BACKENDS.register("dis", FlowBackend(
     "dis",
-    # finest_scale 0 (full resolution) instead of the medium preset's 1: on 128 px faces it halves the endpoint
-    # error for ~2.7x the time (README); pass finest_scale=None to get the preset's own value.
-    {"preset": "medium", **{name: None for name in _DIS_SETTERS}, "finest_scale": 0},
+    # The "medium" preset as OpenCV defines it. finest_scale=0 (refine at full resolution) lowers the endpoint
+    # error by about a third on 128 px faces for 3-8x the time (README), hence not the default.
+    {"preset": "medium", **{name: None for name in _DIS_SETTERS}},
     {"preset": ("ultrafast", "fast", "medium")},
     _dis,
-    "OpenCV DIS (dense inverse search); presets ultrafast/fast/medium, each setting overridable"))
+    "OpenCV DIS (dense inverse search); presets ultrafast/fast/medium, each setting overridable",
+    {"finest_scale": int, "patch_size": int, "patch_stride": int, "gradient_descent_iterations": int,
+     "variational_refinement_iterations": int, "variational_refinement_alpha": float,
+     "variational_refinement_delta": float, "variational_refinement_gamma": float,
+     "use_mean_normalization": bool, "use_spatial_propagation": bool}))
 BACKENDS.register("farneback", FlowBackend(
     "farneback",
     # OpenCV's tutorial values, used by HTNet's CAS(ME)^3 code and MEB's MDMO.

@@ -180,10 +180,12 @@ class Preprocessor:
                 for _ in range(cfg.drift_iterations):
                     motion = align.measure_rigid(reference, image, mask, cfg.drift, window, DRIFT_FLOW.backend,
                                                  flow_params)
-                    if align.is_identity(motion, size) or not align.is_identity(motion, size, 0.25 * size):
-                        break  # converged, or a "correction" no head makes in one clip: the flow failed, keep m
+                    if align.is_identity(motion, size, 0.05) or not align.is_identity(motion, size, 0.25 * size):
+                        break  # nothing left, or a "correction" no head makes in one clip: the flow failed, keep m
                     m = align.compose(align.invert(motion), m)
                     image = warper.warp(m, size)
+                    if align.is_identity(motion, size, 0.5):
+                        break  # a small correction leaves ~10 % of itself (< 0.05 px): another round is wasted
             matrices[i], images[i] = m, image
         return face, matrices, images
 

@@ -165,3 +165,21 @@ def test_frames_outside_the_clip_are_a_clear_error(head_clip, tmp_path):
         Preprocessor(tmp_path).flow(head_clip.sample, 1, 99)
     with pytest.raises(BadInput, match="no cache_key"):
         Preprocessor(tmp_path).face(dataclasses.replace(head_clip.sample, cache_key=""))
+
+
+def test_one_drift_measurement_serves_every_face_size(head_clip, tmp_path, base):
+    lm = detect(base)
+    np.testing.assert_allclose(align.alignment_matrix(lm, 64, 0.1),
+                               align.compose(align.resize_matrix(128, 64), align.alignment_matrix(lm, 128, 0.1)),
+                               atol=1e-9)  # the template scales with the size, so warps rescale exactly
+    pp = Preprocessor(tmp_path)
+    big, small = pp.track(head_clip.sample), pp.track(head_clip.sample, FaceConfig(size=64))
+    assert pp.stats()["misses"]["track"] == 1  # the 64 px face reused the 128 px drift measurement
+    for m128, m64 in zip(big.matrices, small.matrices):
+        np.testing.assert_allclose(m64, align.compose(align.resize_matrix(128, 64), m128), atol=1e-9)
+    import cv2
+
+    clip64 = pp.aligned_clip(head_clip.sample, FaceConfig(size=64))
+    clip128 = pp.aligned_clip(head_clip.sample)
+    shrunk = np.stack([cv2.resize(f, (64, 64), interpolation=cv2.INTER_AREA) for f in clip128])
+    assert np.abs(clip64.astype(int) - shrunk).mean() < 3

@@ -77,6 +77,12 @@ def transform_points(m: np.ndarray, pts: np.ndarray) -> np.ndarray:
     return p @ np.asarray(m, dtype=np.float64)[:, :2].T + np.asarray(m, dtype=np.float64)[:, 2]
 
 
+def resize_matrix(from_size: int, to_size: int) -> np.ndarray:
+    """2x3 map from the pixels of a `from_size` square to the same places in a `to_size` square."""
+    f = to_size / from_size
+    return np.array([[f, 0.0, 0.5 * f - 0.5], [0.0, f, 0.5 * f - 0.5]])
+
+
 def matrix_scale(m: np.ndarray) -> float:
     return float(np.sqrt(abs(np.linalg.det(np.asarray(m, dtype=np.float64)[:, :2]))))
 

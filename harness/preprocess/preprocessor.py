@@ -7,6 +7,7 @@ a second bundle asking for the same face or flow with other downstream settings 
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Generic, Sequence, TypeVar
@@ -27,8 +28,11 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+#: Side (px) at which per-frame drift is measured unless the face is larger; other sizes rescale its warps.
+TRACK_SIZE = 128
+
 #: Kinds of cache entries (folders under the cache root); `harness cache clear --kind` takes these.
-KINDS = ("landmarks", "face", "track", "aligned_rgb", "flow", "flow_sequence", "region_motion", "apex")
+KINDS = ("landmarks", "face", "track", "aligned", "flow", "flow_sequence", "region_motion", "apex")
 
 
 # --- flow modes: which frame pairs a flow sequence holds ---------------------------------------------------------
@@ -189,21 +193,40 @@ class Preprocessor:
             matrices[i], images[i] = m, image
         return face, matrices, images
 
+    @staticmethod
+    def _tracking(cfg: FaceConfig) -> FaceConfig:
+        """The config the per-frame warps are measured at: `TRACK_SIZE` px, or the face size when larger.
+
+        Warps at another size are the same warps rescaled (the template scales with the size), so LBP-TOP's
+        112 px clip, a 128 px flow and the 64 px spotting face share one drift measurement per clip.
+        """
+        return dataclasses.replace(cfg, size=max(TRACK_SIZE, cfg.size))
+
     def _track_entry(self, sample: "Sample", face: FaceConfig) -> tuple[dict, dict]:
+        tcfg = self._tracking(face)
         frames = self.clip_frames(sample)
 
         def compute():
-            f, matrices, images = self._stabilise(sample, face, frames)
-            arrays, meta = pack(FaceTrack(f, frames, matrices, face.drift))
+            f, matrices, images = self._stabilise(sample, tcfg, frames)
+            arrays, meta = pack(FaceTrack(f, frames, matrices, tcfg.drift))
             return {**arrays, "frames": images}, meta
 
-        return self.cache.get_or_compute("track", self._base_identity(sample, face), compute)
+        return self.cache.get_or_compute("track", self._base_identity(sample, tcfg), compute)
 
     def track(self, sample: "Sample", face: FaceConfig = FaceConfig()) -> FaceTrack:
-        """Per-frame warps (frame pixels -> aligned face), drift-corrected per `face.drift`, for `clip_frames`."""
+        """Per-frame warps (frame pixels -> aligned face of `face.size`), drift-corrected per `face.drift`, for
+        `clip_frames`."""
         arrays, meta = self._track_entry(sample, face)
-        arrays = {k: v for k, v in arrays.items() if k != "frames"}
-        return unpack(FaceTrack, arrays, meta)
+        t = unpack(FaceTrack, {k: v for k, v in arrays.items() if k != "frames"}, meta)
+        if t.face.size == face.size:
+            return t
+        scale = align.resize_matrix(t.face.size, face.size)
+        matrices = np.stack([align.compose(scale, m) for m in t.matrices])
+        return FaceTrack(self.face(sample, face), t.frame_indices, matrices, t.drift)
+
+    def _warp(self, sample: "Sample", frames: Sequence[int], matrices: np.ndarray, size: int, gray: bool) -> np.ndarray:
+        return np.stack([align.Warper(self._frame(sample, fr, gray=gray), m).warp(m, size)
+                         for fr, m in zip(frames, matrices)])
 
     def aligned_clip(self, sample: "Sample", face: FaceConfig = FaceConfig(), *, gray: bool = True,
                      n: int | None = None) -> np.ndarray:
@@ -211,31 +234,37 @@ class Preprocessor:
 
         T covers `clip_frames(sample)`; with `n`, the clip is linearly resampled to exactly n frames.
         """
-        if gray:
+        if gray and self._tracking(face).size == face.size:
             clip = self._track_entry(sample, face)[0]["frames"]
         else:
             def compute():
                 t = self.track(sample, face)
-                out = np.stack([align.Warper(self._frame(sample, fr, gray=False), m).warp(m, face.size)
-                                for fr, m in zip(t.frame_indices, t.matrices)])
-                return {"frames": out}, {}
+                return {"frames": self._warp(sample, t.frame_indices, t.matrices, face.size, gray)}, {}
 
-            clip = self.cache.get_or_compute("aligned_rgb", self._base_identity(sample, face), compute)[0]["frames"]
+            identity = {**self._base_identity(sample, face), "gray": gray}
+            clip = self.cache.get_or_compute("aligned", identity, compute)[0]["frames"]
         if n is not None:
             from harness.preprocess.temporal import temporal_normalise
 
             clip = temporal_normalise(clip, n)
         return clip
 
-    def _aligned_frames(self, sample: "Sample", face: FaceConfig, frames: Sequence[int]) -> tuple[Face, np.ndarray]:
-        """Aligned gray frames for a few frames: from the cached track when there is one, else just these."""
-        key = self.cache.key("track", self._base_identity(sample, face)) if self.cache.enabled else None
+    def _aligned_frames(self, sample: "Sample", face: FaceConfig, frames: Sequence[int]) -> np.ndarray:
+        """Aligned gray frames for a few frames: from the cached track when there is one, else just these
+        (each frame's correction does not depend on the others, so both give the same pixels)."""
+        tcfg = self._tracking(face)
+        key = self.cache.key("track", self._base_identity(sample, tcfg)) if self.cache.enabled else None
         found = self.cache.load("track", key) if key else None
         if found is not None:
-            track = unpack(FaceTrack, {k: v for k, v in found[0].items() if k != "frames"}, found[1])
-            return track.face, np.stack([found[0]["frames"][track.frame_indices.index(f)] for f in frames])
-        face_result, _, images = self._stabilise(sample, face, frames)
-        return face_result, images
+            t = unpack(FaceTrack, {k: v for k, v in found[0].items() if k != "frames"}, found[1])
+            pos = [t.frame_indices.index(f) for f in frames]
+            matrices, images = t.matrices[pos], found[0]["frames"][pos]
+        else:
+            _, matrices, images = self._stabilise(sample, tcfg, frames)
+        if tcfg.size == face.size:
+            return images
+        scale = align.resize_matrix(tcfg.size, face.size)
+        return self._warp(sample, frames, np.stack([align.compose(scale, m) for m in matrices]), face.size, True)
 
     # --- motion -----------------------------------------------------------------------------------------------
     def _check_frames(self, sample: "Sample", frames: Sequence[int]) -> tuple[int, ...]:
@@ -256,7 +285,7 @@ class Preprocessor:
         a, b = self._check_frames(sample, [frame_a, frame_b])
 
         def compute():
-            _, images = self._aligned_frames(sample, face, [a, b])
+            images = self._aligned_frames(sample, face, [a, b])
             f = compute_flow(images[0], images[1], flow.backend, flow.resolved())
             return {"flow": resize_flow(f, flow.size or face.size)}, {}
 

@@ -66,6 +66,7 @@ class Protocol:
     exclusion_notes: tuple[str, ...]
     official_counts: dict[str, dict[str, int]]
     references: tuple[str, ...]
+    board_keep: str = "latest"   # per (team, system) on a board: the latest or the best-ranked submission
     path: Path | None = field(default=None, compare=False)
 
     @property
@@ -182,6 +183,10 @@ def parse_protocol(data: Any, path: Path) -> Protocol:
             continue
         exclusions.append(Exclusion(str(e["dataset"]), str(e["sample_id"]), str(e["reason"])))
     test_inputs = _req(data, "test_inputs", dict, where, problems, default={}) or {}
+    board = _req(data, "leaderboard", dict, where, problems, default={}) or {}
+    keep = board.get("keep", "latest")
+    if keep not in ("latest", "best"):
+        problems.append(Problem(where, f"leaderboard.keep must be 'latest' or 'best', got {keep!r}"))
     if problems:
         raise ValidationFailed(problems, f"protocol file {path} is invalid")
     return Protocol(
@@ -191,5 +196,5 @@ def parse_protocol(data: Any, path: Path) -> Protocol:
         ranking=ranking, test_keyframes=bool(test_inputs.get("keyframes", True)), exclusions=tuple(exclusions),
         exclusion_notes=tuple(str(x).strip() for x in data.get("exclusion_notes", []) or []),
         official_counts={str(k): dict(v) for k, v in (data.get("official_counts") or {}).items()},
-        references=tuple(str(x) for x in data.get("references", []) or []), path=path,
+        references=tuple(str(x) for x in data.get("references", []) or []), board_keep=keep, path=path,
     )

@@ -93,11 +93,11 @@ def parse_predictions(data: bytes, source: str, reference_ids: Sequence[str], cl
         missing = [f"p_{class_norm[i]}" for i in range(k) if i not in given_proba]
         problems.append(Problem(source, f"probability columns are incomplete: missing {', '.join(missing)}", row=1,
                                 hint="give all K probability columns or none"))
-    if problems:
+    if "sample_id" not in seen or "prediction" not in seen:
         raise ValidationFailed(problems, f"{source} is not a valid predictions file")
 
     i_id, i_pred = seen["sample_id"], seen["prediction"]
-    proba_idx = [given_proba[i] for i in range(k)] if given_proba else []
+    proba_idx = [given_proba[i] for i in range(k)] if len(given_proba) == k else []
     ncols = len(header)
     ids: list[str] = []
     raw_pred: list[str] = []

@@ -143,6 +143,19 @@ class DatasetAdapter(ABC):
                 yield Problem(f, f"{len(missing)} frame(s) of {on}..{off} missing in {r['clip_dir']} "
                                  f"(first missing: {missing[0]})", row=n)
 
+    def row(self, *, sample_id: str, subject: str, clip: str, onset: Any, apex: Any, offset: Any, emotion: Any,
+            aus: Any, clip_dir: Path | None, source_file: Path, source_row: int | None, split: str = "all",
+            fps: Any = None) -> dict[str, Any]:
+        """One SampleTable row; normalises the emotion, keeps the raw text, and drops a missing clip folder."""
+        return {
+            "sample_id": sample_id, "dataset": self.key, "subject": subject, "clip": clip,
+            "onset": as_int(onset), "apex": as_int(apex), "offset": as_int(offset),
+            "fps": self.default_fps if fps is None else fps, "emotion": normalise_label(emotion),
+            "emotion_raw": None if emotion is None else str(emotion), "aus": "" if aus is None else str(aus),
+            "split": split, "clip_dir": str(clip_dir) if clip_dir is not None and Path(clip_dir).is_dir() else None,
+            "source_file": str(source_file), "source_row": source_row,
+        }
+
     def expected_clip_hint(self, row: dict[str, Any]) -> str:
         return f"a folder for clip {row['clip']!r} of subject {row['subject']!r}"
 

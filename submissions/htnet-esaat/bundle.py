@@ -16,7 +16,7 @@ no model selection on anything but training data.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -125,10 +125,8 @@ class HtnetEsaat:
         import torch
 
         from harness.nn.latency import latency_per_clip_ms
-        from harness.nn.training import count_parameters, fit
+        from harness.nn.training import count_parameters
 
-        from . import diffusion as diff
-        from .entropy_selection import n_to_remove, remove_attention_layers, select_attention_layers
         from .flops import count_flops
 
         c, k, device = self.cfg, len(train.classes), context.device
@@ -141,26 +139,57 @@ class HtnetEsaat:
         self.std_ = raw.std(axis=(0, 2, 3), keepdims=True) + 1e-6
         x_real = self._standardise(raw)
         seeds = context.rng(stream=8).integers(0, 2 ** 31 - 1, size=2)
-
         details: dict[str, Any] = {"train_real": int(len(y))}  # non-numeric record: kept out of ablation columns
-        x_train, y_train = x_real, y
-        generated = np.zeros(k, dtype=np.int64)
-        if c.diffusion:
-            t0 = time.perf_counter()
-            dcfg = diff.DiffusionConfig(T=c.diffusion_T, train_steps=c.diffusion_train_steps,
-                                        batch_size=c.diffusion_batch_size, lr=c.diffusion_lr, width=c.diffusion_width,
-                                        patch=c.diffusion_patch,
-                                        max_ratio=c.diffusion_max_ratio, update=c.diffusion_update)
-            gx, gy, generated = diff.augment(x_real, y, k, dcfg, int(seeds[0]), device)
-            x_train, y_train = np.concatenate([x_real, gx]), np.concatenate([y, gy])
-            details["diffusion_s"] = round(time.perf_counter() - t0, 3)
-        context.record("generated", {cls: int(n) for cls, n in zip(train.classes, generated)})
-        context.record("generated_total", int(generated.sum()))
+
+        x_train, y_train = self._augment(x_real, y, train.classes, int(seeds[0]), context, details)
 
         torch.manual_seed(int(seeds[1]))  # same initial weights whether or not diffusion ran
         model = build_model(c, k)
         example = torch.as_tensor(x_real[:1])
         n_before, flops_before = count_parameters(model), count_flops(model, example)
+        removed = self._train_and_select(model, x_train, y_train, x_real, k, context, details)
+        self.model_ = model
+
+        context.record("n_params_before", n_before)         # before entropy-based selection
+        context.record("n_params", count_parameters(model))  # the model that predicts
+        context.record("flops_before", flops_before)
+        context.record("flops", count_flops(model, example))
+        context.record("layers_removed", len(removed))
+        context.record("tokens_per_attention", model.tokens_per_attention)
+        context.record("latency_ms", round(latency_per_clip_ms(model, [x_real], device), 3))
+        details["fit_cpu_s"] = round(time.process_time() - cpu0, 3)  # CPU time: a budget measure that load
+        context.record("details", details)                           # from other processes does not inflate
+
+    def _augment(self, x_real: np.ndarray, y: np.ndarray, classes, seed: int, context: Context,
+                 details: dict) -> tuple[np.ndarray, np.ndarray]:
+        """Real training inputs plus, with `diffusion`, the generated minority-class samples (counts recorded)."""
+        from . import diffusion as diff
+
+        c, k = self.cfg, len(classes)
+        generated = np.zeros(k, dtype=np.int64)
+        x_train, y_train = x_real, y
+        if c.diffusion:
+            t0 = time.perf_counter()
+            dcfg = diff.DiffusionConfig(T=c.diffusion_T, train_steps=c.diffusion_train_steps,
+                                        batch_size=c.diffusion_batch_size, lr=c.diffusion_lr,
+                                        width=c.diffusion_width, patch=c.diffusion_patch,
+                                        max_ratio=c.diffusion_max_ratio, update=c.diffusion_update)
+            gx, gy, generated = diff.augment(x_real, y, k, dcfg, seed, context.device)
+            x_train, y_train = np.concatenate([x_real, gx]), np.concatenate([y, gy])
+            details["diffusion_s"] = round(time.perf_counter() - t0, 3)
+        context.record("generated", {cls: int(n) for cls, n in zip(classes, generated)})
+        context.record("generated_total", int(generated.sum()))
+        return x_train, y_train
+
+    def _train_and_select(self, model, x_train: np.ndarray, y_train: np.ndarray, x_real: np.ndarray, k: int,
+                          context: Context, details: dict) -> list[str]:
+        """Train; with ESAAT, remove the lowest-transfer-entropy attention layers (scored on the REAL training
+        inputs only) and fine-tune for the remaining epochs. Returns the removed blocks' names."""
+        from harness.nn.training import fit
+
+        from .entropy_selection import n_to_remove, remove_attention_layers, select_attention_layers
+
+        c = self.cfg
         n_attn = len(model.attention_blocks())
         n_remove = n_to_remove(n_attn, c.esaat_remove) if c.esaat else 0
         first = c.epochs - c.finetune_epochs if n_remove else c.epochs
@@ -168,24 +197,15 @@ class HtnetEsaat:
         removed: list[str] = []
         te_scores: list[dict[str, float]] = []
         if n_remove:
-            sel = select_attention_layers(model, x_real, n_remove, device)  # real training inputs only
+            sel = select_attention_layers(model, x_real, n_remove, context.device)
             names = block_names(model)
             removed = [names[i] for i in sel.removed]
             te_scores = [{names[i]: round(v, 4) for i, v in step.items()} for step in sel.scores]
             remove_attention_layers(model, sel.removed)
             if c.finetune_epochs:
                 fit(model, [x_train], y_train, self._train_config(c.finetune_epochs), context, n_classes=k)
-        self.model_ = model
-        context.record("n_params_before", n_before)         # before entropy-based selection
-        context.record("n_params", count_parameters(model))  # the model that predicts
-        context.record("flops_before", flops_before)
-        context.record("flops", count_flops(model, example))
-        context.record("layers_removed", len(removed))
         details.update(attention_layers=n_attn, removed_blocks=removed, te_scores=te_scores)
-        details["fit_cpu_s"] = round(time.process_time() - cpu0, 3)  # CPU time: a budget measure that load
-        context.record("details", details)                           # from other processes does not inflate
-        context.record("tokens_per_attention", model.tokens_per_attention)
-        context.record("latency_ms", round(latency_per_clip_ms(model, [x_real], device), 3))
+        return removed
 
     def predict(self, test: TestSet, context: Context) -> Prediction:
         from harness.nn.training import predict_proba
@@ -195,6 +215,3 @@ class HtnetEsaat:
         raw, _ = self._inputs(test, context)
         proba = predict_proba(self.model_, [self._standardise(raw)], context.device, amp=self.cfg.amp)
         return Prediction([int(i) for i in proba.argmax(axis=1)], proba)
-
-    def config_dict(self) -> dict[str, Any]:
-        return asdict(self.cfg)

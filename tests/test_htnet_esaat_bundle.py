@@ -111,3 +111,26 @@ def test_unknown_config_key_is_refused_with_a_suggestion():
     mod = bundle_module("bundle")
     with pytest.raises(TypeError, match="lape"):
         mod.HtnetEsaat(lapee=True)
+
+
+def test_paper_geometry_runs_end_to_end_at_toy_width(monkeypatch, tmp_path):
+    """The paper profile's sizes (112 px, patch 7, three levels, 14 attention layers, per-pixel denoiser) with
+    toy widths and steps: shapes, selection (6 of 14 removed) and prediction all work."""
+    mod = bundle_module("bundle")
+    rng = np.random.default_rng(1)
+    train = TrainSet(_samples((6, 3, 3), True), CLASSES)
+    test = api.TestSet(_samples((1, 1, 1), False, start=100), CLASSES)
+    mosaics = {s.sample_id: _mosaic(i % 3, rng, size=112) for i, s in enumerate([*train, *test])}
+    monkeypatch.setattr(mod.HtnetEsaat, "_inputs", lambda self, samples, context: (
+        np.stack([mosaics[s.sample_id] for s in samples]), np.ones(len(samples), dtype=bool)))
+    paper = yaml.safe_load((BUNDLE / "bundle.yaml").read_text())["profiles"]["paper"]
+    paper.update(dim=4, heads=1, epochs=2, finetune_epochs=1, batch_size=8, diffusion_T=3,
+                 diffusion_train_steps=2, diffusion_width=8, diffusion_batch_size=4)
+    ctx = Context(classes=CLASSES, protocol="casme3-3class", phase=None, fold="sub0", seed=0, device="cpu",
+                  profile="paper", config={}, cache_dir=tmp_path / "cache", work_dir=tmp_path / "work")
+    model = mod.HtnetEsaat(**paper)
+    model.fit(train, ctx)
+    r = ctx.records
+    assert r["details"]["attention_layers"] == 14 and r["layers_removed"] == 6 and r["tokens_per_attention"] == 16
+    assert r["generated_total"] == 6 and r["n_params"] < r["n_params_before"]
+    assert model.predict(test, ctx).proba.shape == (3, 3)

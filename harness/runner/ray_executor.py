@@ -16,10 +16,8 @@ from harness.runner.executors import Executor, ProgressFn
 from harness.runner.worker import FoldJob, FoldResult
 
 
-def _run_fold(job: FoldJob) -> FoldResult:
-    from harness.runner.worker import execute
-
-    return execute(job)
+def _run_fold(job: FoldJob) -> list[FoldResult]:
+    return job.run()
 
 
 class RayExecutor(Executor):
@@ -52,6 +50,10 @@ class RayExecutor(Executor):
             self._own_temp = wanted
         self._temp_dir = wanted
 
+    def writable_paths(self) -> list[str]:
+        """Ray's session folder: its worker processes keep writing logs there (sandbox allow-list)."""
+        return [str(self._temp_dir)] if self._temp_dir is not None else []
+
     def _ensure_ray(self):
         import ray
 
@@ -81,9 +83,10 @@ class RayExecutor(Executor):
             ref = done[0]
             job = pending.pop(ref)
             try:
-                yield ray.get(ref)
+                yield from ray.get(ref)
             except Exception as exc:  # the worker died or Ray failed: report it as this fold's failure
-                yield FoldResult(job.seed, job.fold, error=f"ray task failed: {type(exc).__name__}: {exc}")
+                error = f"ray task failed: {type(exc).__name__}: {exc}"
+                yield from [FoldResult(job.seed, f, error=error) for f in getattr(job, "folds", [job.fold])]
 
     def close(self) -> None:
         if self._started_here:

@@ -160,7 +160,7 @@ def test_ablation_switches_change_what_they_claim():
     assert runs["onset-apex"][2].records["seq_len_max"] == 2 == runs["onset-apex"][2].records["seq_len_min"]
     assert runs["full"][2].records["seq_len_max"] > 2
     assert full.model.regions.score is not None and runs["no-region-attention"][0].model.regions.score is None
-    assert {f.drift for f in runs["full"][1].faces} == {"translation"}
+    assert {f.drift for f in runs["full"][1].faces} == {"similarity"}
     assert {f.drift for f in runs["no-drift-correction"][1].faces} == {"none"}
     for name, (_, _, ctx) in runs.items():
         assert ctx.records["n_params"] > 0 and ctx.records["latency_ms"] > 0
@@ -188,3 +188,16 @@ def test_faceless_test_clips_still_get_a_prediction_and_early_stopping_uses_the_
     pred = s.predict(test, ctx)
     assert len(pred.labels) == 2 and np.allclose(pred.proba.sum(1), 1)
     assert 1 <= ctx.records["best_epoch"] <= 3
+
+
+def test_mirror_swaps_twin_regions_and_negates_horizontal_motion():
+    names = features.region_names()
+    perm = features.mirror_permutation(names)
+    assert sorted(perm) == list(range(len(names)))
+    i, j = names.index("brow_inner_right"), names.index("brow_inner_left")
+    assert perm[i] == j and perm[j] == i and perm[names.index("chin")] == names.index("chin")
+    v = np.random.default_rng(2).normal(size=(5, len(names), 2)).astype(np.float32)
+    m = features.mirror(v, names)
+    np.testing.assert_array_equal(m[:, j, 0], -v[:, i, 0])
+    np.testing.assert_array_equal(m[:, j, 1], v[:, i, 1])
+    np.testing.assert_array_equal(features.mirror(m, names), v)

@@ -31,8 +31,9 @@ class FeatureConfig:
     rate: common temporal rate in Hz the series is resampled to (MEGC2024 code: every 7th frame of 200 fps
         data, about 29 Hz).
     max_len: most steps after resampling; longer series are resampled down to it.
-    drift: the shared preprocessing's drift correction ("translation" = He et al.'s nose-based correction,
-        "none" = ablation).
+    drift: the shared preprocessing's rigid head-motion correction, measured on the nose bridge against the
+        onset frame: "translation" = He et al.'s nose-based crop shift, "similarity" = the shared default (also
+        removes roll and scale; the setting apex spotting uses, so its cache entries are shared), "none" = ablation.
     face_size: side of the aligned face the flow is computed on (pixels).
     flow_backend / flow_params: optical flow algorithm and its parameters (shared default: DIS "medium"; He et
         al. use Farneback, see the `paper` profile).
@@ -43,7 +44,7 @@ class FeatureConfig:
     mode: str = "full"
     rate: float = 30.0
     max_len: int = 16
-    drift: str = "translation"
+    drift: str = "similarity"
     face_size: int = 64
     flow_backend: str = "dis"
     flow_params: Mapping[str, Any] = field(default_factory=lambda: {"preset": "medium"})
@@ -121,6 +122,30 @@ def extract(samples, preprocess, cfg: FeatureConfig, context: Any = None) -> tup
     batch = preprocess.map(samples, lambda s: sample_sequence(s, preprocess, cfg), on_no_face="skip",
                            context=context)
     return list(batch.values), list(batch.positions)
+
+
+def mirror_permutation(names: Sequence[str]) -> np.ndarray:
+    """Region order of the mirrored face: each `*_right` region swaps with its `*_left` twin; midline ones stay."""
+    swap = {"_right": "_left", "_left": "_right"}
+    index = {n: i for i, n in enumerate(names)}
+    out = []
+    for n in names:
+        twin = next((n[: -len(a)] + b for a, b in swap.items() if n.endswith(a)), n)
+        out.append(index[twin])
+    return np.array(out)
+
+
+def mirror(seq: np.ndarray, names: Sequence[str]) -> np.ndarray:
+    """The (T, R, 2) region motion of the horizontally mirrored face: twin regions swapped, u negated."""
+    out = np.asarray(seq)[:, mirror_permutation(names)].copy()
+    out[..., 0] *= -1.0
+    return out
+
+
+def region_names() -> tuple[str, ...]:
+    from harness.preprocess.regions import AU_REGIONS
+
+    return tuple(AU_REGIONS)
 
 
 def n_regions() -> int:

@@ -18,7 +18,7 @@ import numpy as np
 
 from harness.api import Context, Prediction, TestSet, TrainSet
 
-from .features import FeatureConfig, extract, n_regions, pad_batch
+from .features import FeatureConfig, extract, mirror, n_regions, pad_batch, region_names
 
 _MODEL_KEYS = ("dim", "depth", "heads", "dim_head", "mlp_dim", "dropout", "emb_dropout", "region_attention",
                "readout")
@@ -32,7 +32,7 @@ class FullSeqTransformer:
 
         feature_keys = {f.name for f in fields(FeatureConfig)}
         train_keys = set(TrainConfig.__dataclass_fields__)
-        known = feature_keys | train_keys | set(_MODEL_KEYS) | {"inner_fraction"}
+        known = feature_keys | train_keys | set(_MODEL_KEYS) | {"inner_fraction", "mirror_augment"}
         unknown = sorted(set(config) - known)
         if unknown:
             from harness.registry import suggest
@@ -42,6 +42,7 @@ class FullSeqTransformer:
         self.train_cfg = TrainConfig.from_config(config)
         self.model_cfg = {k: config[k] for k in _MODEL_KEYS if k in config}
         self.inner_fraction = float(config.get("inner_fraction", 0.2))
+        self.mirror_augment = bool(config.get("mirror_augment", False))
         self.model = None
         self.scale_: float = 1.0
 
@@ -70,16 +71,23 @@ class FullSeqTransformer:
         labels = train.labels[positions]
         self.scale_ = _motion_scale(seqs)
         self._record_lengths(context, seqs, train, positions)
-        inputs = self._inputs(seqs)
-        val = None
+        is_val = np.zeros(len(seqs), dtype=bool)
         if self.train_cfg.early_stopping:
             _, held = context.inner_split(train, self.inner_fraction)
             held_ids = set(held.ids)
             is_val = np.array([train[p].sample_id in held_ids for p in positions])
-            val = ([a[is_val] for a in inputs], labels[is_val])
-            inputs, labels = [a[~is_val] for a in inputs], labels[~is_val]
+        fit_seqs = [s for s, v in zip(seqs, is_val) if not v]
+        fit_labels = labels[~is_val]
+        if self.mirror_augment:  # each training clip also as its mirror image (fixed, not random: deterministic)
+            names = region_names()
+            fit_seqs = fit_seqs + [mirror(s, names) for s in fit_seqs]
+            fit_labels = np.concatenate([fit_labels, fit_labels])
+        inputs = self._inputs(fit_seqs)
+        val = None
+        if is_val.any():
+            val = (self._inputs([s for s, v in zip(seqs, is_val) if v]), labels[is_val])
         self.model = self._build(len(context.classes), int(context.rng(stream=7).integers(2 ** 31)))
-        history = fit(self.model, inputs, labels, self.train_cfg, context, val=val, n_classes=len(context.classes))
+        history = fit(self.model, inputs, fit_labels, self.train_cfg, context, val=val, n_classes=len(context.classes))
         context.record("n_params", count_parameters(self.model))
         context.record("latency_ms", round(latency_per_clip_ms(self.model, inputs, context.device), 3))
         context.record("epochs_run", len(history.train_loss))

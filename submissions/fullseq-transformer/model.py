@@ -31,7 +31,8 @@ from torch import nn
 class RegionAttentionPool(nn.Module):
     """Per frame, a learned softmax weighting of the regions' embedded motions -> one token."""
 
-    def __init__(self, n_regions: int, dim: int, attention: bool = True, hidden: int | None = None):
+    def __init__(self, n_regions: int, dim: int, attention: bool = True, hidden: int | None = None,
+                 norm: bool = True):
         super().__init__()
         self.n_regions = n_regions
         self.attention = attention
@@ -40,7 +41,7 @@ class RegionAttentionPool(nn.Module):
         nn.init.kaiming_uniform_(self.weight.view(n_regions * 2, dim).T, a=math.sqrt(5))  # as Linear(R*2 -> dim)
         hidden = hidden or dim
         self.score = nn.Sequential(nn.Linear(dim, hidden), nn.Tanh(), nn.Linear(hidden, 1)) if attention else None
-        self.norm = nn.LayerNorm(dim)
+        self.norm = nn.LayerNorm(dim) if norm else nn.Identity()
 
     def weights(self, v: torch.Tensor) -> torch.Tensor:
         """(B, T, R) region weights, summing to 1 per frame (uniform without attention)."""
@@ -108,13 +109,13 @@ class FullSequenceTransformer(nn.Module):
 
     def __init__(self, n_regions: int, n_classes: int, max_len: int, dim: int = 64, depth: int = 5, heads: int = 8,
                  dim_head: int = 64, mlp_dim: int = 64, dropout: float = 0.0, emb_dropout: float = 0.0,
-                 region_attention: bool = True, readout: str = "both"):
+                 region_attention: bool = True, readout: str = "both", token_norm: bool = True):
         super().__init__()
         if readout not in READOUTS:
             raise ValueError(f"readout must be one of {READOUTS}, got {readout!r}")
         self.max_len = max_len
         self.readout = readout
-        self.regions = RegionAttentionPool(n_regions, dim, attention=region_attention)
+        self.regions = RegionAttentionPool(n_regions, dim, attention=region_attention, norm=token_norm)
         self.cls = nn.Parameter(torch.randn(1, 1, dim) * 0.02)
         self.pos = nn.Parameter(torch.randn(1, max_len + 1, dim) * 0.02)
         self.emb_dropout = nn.Dropout(emb_dropout)

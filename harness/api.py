@@ -144,7 +144,10 @@ class Context:
     quiet: bool = True
 
     def rng(self, stream: int = 0) -> np.random.Generator:
-        return np.random.default_rng([self.seed, stream])
+        """A generator seeded by (run seed, fold, stream): reproducible, and independent across folds."""
+        import zlib
+
+        return np.random.default_rng([self.seed, zlib.crc32(self.fold.encode()), stream])
 
     def record(self, key: str, value: Any) -> None:
         """Report a number about this fold (parameter count, generated samples...); stored with the run."""
@@ -166,5 +169,5 @@ class Context:
         from harness.preprocess import Preprocessor
 
         if "_preprocessor" not in self.__dict__:
-            self.__dict__["_preprocessor"] = Preprocessor(self.cache_dir)
+            self.__dict__["_preprocessor"] = Preprocessor(self.cache_dir, threads=self.threads)
         return self.__dict__["_preprocessor"]

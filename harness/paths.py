@@ -42,6 +42,15 @@ def resolve_data_root(data_root: str | os.PathLike | None) -> Path:
     return root
 
 
+def leaderboard_dir() -> Path:
+    """Where boards are written: HARNESS_LEADERBOARD_DIR, else the checkout's leaderboard/ folder, else home."""
+    env = os.environ.get("HARNESS_LEADERBOARD_DIR")
+    if env:
+        return Path(env)
+    repo = REPO_ROOT / "leaderboard"
+    return repo if repo.is_dir() and os.access(repo, os.W_OK) else harness_home() / "leaderboard"
+
+
 def builtin_dir(name: str) -> Path:
     """A top-level folder of the repository (protocols/, baselines/, submissions/, leaderboard/)."""
     return REPO_ROOT / name

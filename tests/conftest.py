@@ -14,6 +14,7 @@ def harness_home(tmp_path, monkeypatch):
     home = tmp_path / "harness-home"
     home.mkdir()
     monkeypatch.setenv("HARNESS_HOME", str(home))
+    monkeypatch.setenv("HARNESS_LEADERBOARD_DIR", str(home / "leaderboard"))
     for var in ("HARNESS_DATA_ROOT", "HARNESS_STORE", "HARNESS_CACHE", "HARNESS_PROTOCOLS_PATH"):
         monkeypatch.delenv(var, raising=False)
     return home

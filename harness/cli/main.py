@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("harness.cli.check:check", "CI regression check of bundles against committed expectations."),
     "data": ("harness.cli.data:data", "Synthetic corpus generation and data-root validation."),
     "cache": ("harness.preprocess.cli:cache", "Inspect or clear the preprocessing cache."),
+    "ablate": ("harness.cli.ablate:ablate", "Run a bundle's ablation variants; table with CIs (--write-readme)."),
     "run-all": ("harness.cli.runall:run_all", "The main job: corpus, every bundle on every protocol, leaderboards."),
 }
 
@@ -67,7 +68,9 @@ def main(argv: list[str] | None = None) -> int:
     from harness.errors import HarnessError
 
     try:
-        cli.main(args=argv, prog_name="harness", standalone_mode=False)
+        code = cli.main(args=argv, prog_name="harness", standalone_mode=False)
+        if isinstance(code, int):
+            return code  # a command ended with ctx.exit(code)
     except HarnessError as exc:
         click.echo(f"error: {exc}", err=True)
         return exc.exit_code

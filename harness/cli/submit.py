@@ -1,0 +1,82 @@
+"""`harness submit BUNDLE --protocol P [--phase X] ...`."""
+from __future__ import annotations
+
+import click
+
+from harness.cli.options import data_root_option, echo_json, json_option, phase_option, protocol_option
+
+
+def parse_seeds(text: str) -> list[int]:
+    from harness.errors import BadInput
+
+    try:
+        seeds = [int(s) for s in text.replace(" ", "").split(",") if s]
+    except ValueError:
+        raise BadInput(f"--seeds takes integers separated by commas (e.g. 0,1,2), not {text!r}")
+    if not seeds:
+        raise BadInput("--seeds needs at least one seed")
+    return seeds
+
+
+def parse_overrides(items: tuple[str, ...]) -> dict:
+    import yaml
+
+    from harness.errors import BadInput
+
+    out = {}
+    for item in items:
+        if "=" not in item:
+            raise BadInput(f"--set takes key=value, not {item!r}")
+        key, value = item.split("=", 1)
+        out[key.strip()] = yaml.safe_load(value)
+    return out
+
+
+@click.command()
+@click.argument("bundle")
+@protocol_option
+@phase_option
+@click.option("--team", default=None, help="Team name (default: the bundle's).")
+@click.option("--seeds", default="0", show_default=True, help="Comma-separated seeds; each is a full run.")
+@click.option("--profile", default=None, help="Config profile of the bundle (default: its default_profile).")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override one config value.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--executor", default="serial", show_default=True, help="serial, local or ray.")
+@click.option("--workers", type=int, default=None, help="Fold processes at once (local/ray).")
+@click.option("--ray-address", default=None, help="Address of an existing Ray cluster (executor ray).")
+@data_root_option
+@click.option("--resume", is_flag=True, help="Finish an interrupted run (re-running the same command also does).")
+@click.option("--rerun", is_flag=True, help="Evaluate again even if an identical run is already scored.")
+@click.option("--host", is_flag=True, help="Organiser's reference run: exempt from phase limits (recorded).")
+@click.option("--fold-batched", is_flag=True,
+              help="Train all LOSO folds at once as one stacked model (neural bundles with batched_spec).")
+@click.option("--no-sandbox", is_flag=True,
+              help="Do not restrict the folds' filesystem access (debugging only; recorded with the run).")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+@json_option
+def submit(bundle: str, protocol: str, phase: str | None, team: str | None, seeds: str, profile: str | None,
+           overrides: tuple[str, ...], device: str, executor: str, workers: int | None, ray_address: str | None,
+           data_root: str | None, resume: bool, rerun: bool, host: bool, fold_batched: bool, no_sandbox: bool,
+           quiet: bool, as_json: bool) -> None:
+    """Train and evaluate BUNDLE (a folder with bundle.yaml, or a shipped bundle's name) under a protocol.
+
+    LOSO protocols fit one model per held-out subject; phase protocols fit on the training split and predict the
+    phase. Each fold's predictions are committed as it ends; the same command resumes an interrupted run.
+    """
+    from harness.runner.run import submit as run_submit
+    from harness.scoring.report import render_report
+
+    options = {"address": ray_address} if ray_address else {}
+    outcome = run_submit(bundle, protocol, phase, team=team, seeds=parse_seeds(seeds), profile=profile,
+                         device=device, data_root=data_root, executor=executor, workers=workers,
+                         quiet=quiet or as_json, resume=resume, rerun=rerun, host=host,
+                         overrides=parse_overrides(overrides), executor_options=options, fold_batched=fold_batched,
+                         sandbox=not no_sandbox)
+    if as_json:
+        echo_json({"submission_id": outcome.submission_id, "status": outcome.status, "wall_s": outcome.wall_s,
+                   "identity": outcome.identity, "report": outcome.report})
+        return
+    head = {"reused": "already evaluated with identical code, settings and data (use --rerun to evaluate again)",
+            "scored": f"scored in {outcome.wall_s:.1f} s" + (f" ({outcome.resumed_folds} folds resumed)"
+                                                               if outcome.resumed_folds else "")}[outcome.status]
+    click.echo(render_report(outcome.report, f"submission {outcome.submission_id}: {head}"))

@@ -1,0 +1,201 @@
+"""Markdown leaderboards (tabulate, GitHub style) rendered from the store, written atomically.
+
+Measured rows are ranked by the protocol's ranking keys (UF1, then UAR, then ACC, then the earliest
+submission); published rows from papers sit in their own, unranked table. Every user-supplied string goes
+through `inert()` so that a team called `<script>` or `**win**` renders as plain text.
+"""
+from __future__ import annotations
+
+import html
+import json
+import re
+from pathlib import Path
+from typing import Sequence
+
+from harness.paths import builtin_dir, leaderboard_dir
+from harness.store.atomic import atomic_write_bytes, atomic_write_text
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]|~$])")  # `$` too: GitHub renders $...$ as math
+
+
+def inert(text: object) -> str:
+    """Plain text for a markdown table cell: HTML escaped, markdown specials backslash-escaped, one line."""
+    s = " ".join(str(text).split())
+    s = html.escape(s, quote=False)
+    return _MD_SPECIAL.sub(r"\\\1", s)
+
+
+def board_filename(protocol: str, phase: str | None) -> str:
+    return f"{protocol}-{phase}" if phase else protocol
+
+
+def rank_key(row: dict, ranking: Sequence[str]) -> tuple:
+    key = []
+    for r in ranking:
+        if r == "earliest":
+            key.append(row["created_at"])
+        else:
+            key.append(-row["metrics"][r]["value"])
+    return tuple(key)
+
+
+def measured_rows(store, proto, phase: str | None) -> list[dict]:
+    """One row per (team, system): the latest or the best-ranked scored submission, as the protocol says."""
+    chosen: dict[tuple[str, str], dict] = {}
+    for sub, report in store.board(proto.name, phase):
+        row = {"id": sub.id, "system": sub.system, "team": sub.team, "kind": sub.kind, "created_at": sub.created_at,
+               "metrics": report["metrics"], "n_samples": report["n_samples"], "n_seeds": report["n_seeds"],
+               "provenance": sub.provenance, "identity": sub.identity, "protocol_version": sub.protocol_version,
+               "source": sub.source, "host": sub.host, "report": report}
+        key = (sub.team, sub.system)
+        if key not in chosen:
+            chosen[key] = row
+        elif proto.board_keep == "latest":
+            chosen[key] = row if row["id"] > chosen[key]["id"] else chosen[key]
+        elif rank_key(row, proto.ranking) < rank_key(chosen[key], proto.ranking):
+            chosen[key] = row
+    return sorted(chosen.values(), key=lambda r: rank_key(r, proto.ranking))
+
+
+def published_rows(protocol: str, phase: str | None) -> list[dict]:
+    import yaml
+
+    path = builtin_dir("leaderboard") / "published.yaml"
+    if not path.exists():
+        return []
+    board = board_filename(protocol, phase).replace(f"{protocol}-", f"{protocol}/") if phase else protocol
+    rows = [r for r in yaml.safe_load(path.read_text(encoding="utf-8")) or [] if r.get("board") == board]
+    return sorted(rows, key=lambda r: -float(r.get("uf1", 0)))
+
+
+def _ci_cell(m: dict) -> str:
+    return f"{m['value']:.4f} [{m['ci'][0]:.3f}, {m['ci'][1]:.3f}]"
+
+
+def _data_label(prov: dict) -> str:
+    fp = str(prov.get("data_fingerprint") or "")[:8]
+    kind = prov.get("data_kind", "data")
+    return f"{kind} {fp}".strip()
+
+
+def render_board(proto, phase: str | None, rows: list[dict], published: list[dict],
+                 provenance_links: dict[int, str]) -> str:
+    from tabulate import tabulate
+
+    title = f"{proto.name} — {phase}" if phase else proto.name
+    order = ", then ".join({"uf1": "UF1", "uar": "UAR", "acc": "ACC", "earliest": "earliest submission"}[r]
+                           for r in proto.ranking)
+    lines = [f"# Leaderboard: {title}", "",
+             f"{proto.title} (protocol v{proto.version}). Ranked by {order}. "
+             f"Metrics are computed once on the predictions pooled over all folds, K = {proto.n_classes}; "
+             "the 95% confidence intervals come from a bootstrap over subjects. "
+             + ("With several seeds, values are seed means and the seeds column gives UF1 mean ± std."
+                if any(r["n_seeds"] > 1 for r in rows) else ""), ""]
+    if phase:
+        lines += [f"Phase `{phase}`: {proto.phases[phase].limits.describe()}; each (team, system) shows its "
+                  f"{'best-ranked' if proto.board_keep == 'best' else 'latest'} scored submission.", ""]
+    lines += ["## Measured here", ""]
+    if rows:
+        table = []
+        for i, r in enumerate(rows, start=1):
+            m = r["metrics"]
+            seeds = (f"{m['uf1']['value']:.3f} ± {m['uf1']['std']:.3f} ({r['n_seeds']})" if r["n_seeds"] > 1
+                     else "1")
+            link = provenance_links.get(r["id"])
+            table.append([i, inert(r["system"]), inert(r["team"]), inert(r["kind"]), _ci_cell(m["uf1"]),
+                          _ci_cell(m["uar"]), _ci_cell(m["acc"]), seeds, r["n_samples"],
+                          inert(_data_label(r["provenance"])), r["created_at"][:10],
+                          f"[{link.rsplit('/', 1)[-1][:12]}]({link})" if link else "—"])
+        lines.append(tabulate(table, headers=["Rank", "System", "Team", "Kind", "UF1 [95% CI]", "UAR [95% CI]",
+                                              "ACC [95% CI]", "Seeds", "N", "Data", "Date", "Provenance"],
+                              tablefmt="github", disable_numparse=True))
+    else:
+        lines.append("No scored submissions yet.")
+    if published:
+        lines += ["", "## Published (reported in papers on the real dataset; not measured here, not ranked)", ""]
+        table = []
+        for r in published:
+            acc = f"{float(r['acc']):.4f}" if r.get("acc") is not None else "—"
+            note = f" ({inert(r['note'])})" if r.get("note") else ""
+            table.append([inert(r["system"]), inert(r.get("team", "—")), "published", f"{float(r['uf1']):.4f}",
+                          f"{float(r['uar']):.4f}", acc, inert(r["source"]) + note])
+        lines.append(tabulate(table, headers=["System", "Team", "Kind", "UF1", "UAR", "ACC", "Source"],
+                              tablefmt="github", disable_numparse=True))
+    return "\n".join(lines) + "\n"
+
+
+def _provenance_name(row: dict) -> str:
+    ident = row.get("identity") or f"submission-{row['id']}"
+    return f"{ident[:16]}.json"
+
+
+def write_boards(protocol: str | None = None, store=None, out_dir: Path | None = None) -> list[Path]:
+    """Render and write the boards of one protocol (or all), each file atomically; returns the files written."""
+    from harness.protocols import get_protocol, protocol_names
+    from harness.store.db import open_store
+
+    out = Path(out_dir or leaderboard_dir())
+    own = store is None
+    store = store or open_store()
+    written = []
+    try:
+        for name in [protocol] if protocol else protocol_names():
+            proto = get_protocol(name)
+            for phase in proto.board_names():
+                rows = measured_rows(store, proto, phase)
+                links = {}
+                for r in rows:
+                    fname = _provenance_name(r)
+                    prov = {"submission": r["id"], "system": r["system"], "team": r["team"], "kind": r["kind"],
+                            "protocol": proto.name, "protocol_version": r["protocol_version"], "phase": phase,
+                            "created_at": r["created_at"], "scores": r["report"], "provenance": r["provenance"]}
+                    _write_if_changed(out / "provenance" / fname, json.dumps(prov, indent=2, default=str) + "\n")
+                    links[r["id"]] = f"provenance/{fname}"
+                text = render_board(proto, phase, rows, published_rows(proto.name, phase), links)
+                path = out / f"{board_filename(proto.name, phase)}.md"
+                _write_if_changed(path, text)
+                written.append(path)
+                if rows:
+                    written.append(_write_figure(out / f"{board_filename(proto.name, phase)}.png", proto, phase, rows))
+    finally:
+        if own:
+            store.close()
+    return written
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    if path.exists() and path.read_text(encoding="utf-8") == text:
+        return
+    atomic_write_text(path, text)
+
+
+def _write_figure(path: Path, proto, phase: str | None, rows: list[dict]) -> Path:
+    """UF1 with its 95% CI per measured row (horizontal error bars), PNG without timestamps."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [f"{r['system']} ({r['team']})" for r in rows][::-1]
+    vals = [r["metrics"]["uf1"]["value"] for r in rows][::-1]
+    lo = [v - r["metrics"]["uf1"]["ci"][0] for v, r in zip(vals, rows[::-1])]
+    hi = [r["metrics"]["uf1"]["ci"][1] - v for v, r in zip(vals, rows[::-1])]
+    fig, ax = plt.subplots(figsize=(7, 0.45 * len(rows) + 1.2), dpi=100)
+    ax.errorbar(vals, range(len(vals)), xerr=[lo, hi], fmt="o", capsize=3)
+    ax.axvline(1.0 / proto.n_classes, color="grey", linestyle=":", linewidth=1, label="chance (1/K)")
+    ax.set_yticks(range(len(vals)))
+    ax.set_yticklabels(names, fontsize=8, parse_math=False)  # a name like `$x^$` is text, not mathtext
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("UF1 with 95% CI (bootstrap over subjects)")
+    ax.set_title(f"{proto.name}{' ' + phase if phase else ''}", fontsize=10)
+    ax.legend(loc="lower right", fontsize=7)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", metadata={"Software": None})
+    plt.close(fig)
+    data = buf.getvalue()
+    if not (path.exists() and path.read_bytes() == data):
+        atomic_write_bytes(path, data)
+    return path

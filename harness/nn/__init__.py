@@ -1,0 +1,1 @@
+"""Shared neural-network utilities for bundles: one training loop, parameter counts, latency."""

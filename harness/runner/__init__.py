@@ -1,0 +1,1 @@
+"""The runner: submission bundles, leak-proof fold execution, resume, provenance, regression checks."""

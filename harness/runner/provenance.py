@@ -1,0 +1,88 @@
+"""Provenance: what produced a number (code, versions, platform), recorded with every result."""
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+import subprocess
+import sys
+from functools import lru_cache
+from pathlib import Path
+
+from harness import __version__
+from harness.paths import PACKAGE_DIR, REPO_ROOT
+
+PACKAGES = ("numpy", "pandas", "scikit-learn", "scipy", "torch", "opencv-contrib-python-headless", "mediapipe",
+            "click", "tabulate")
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def tree_hash(root: Path, suffixes: tuple[str, ...] | None = None) -> str:
+    """Hash of every file under `root` (relative path + bytes), ignoring caches; order-independent of the walk."""
+    h = hashlib.sha256()
+    files = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in {"__pycache__", ".ipynb_checkpoints"}
+                             and not d.startswith("."))
+        for f in filenames:
+            if f.endswith((".pyc", ".pyo")) or f.startswith("."):
+                continue
+            if suffixes is None or f.endswith(suffixes):
+                files.append(Path(dirpath, f))
+    for p in sorted(files, key=lambda p: p.relative_to(root).as_posix()):
+        h.update(p.relative_to(root).as_posix().encode() + b"\0")
+        h.update(p.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+@lru_cache(maxsize=1)
+def harness_code_hash() -> str:
+    """Identity of the harness's own code (preprocessing, scoring...): part of a run's identity."""
+    return tree_hash(PACKAGE_DIR, (".py", ".yaml"))
+
+
+@lru_cache(maxsize=1)
+def git_info() -> dict:
+    def git(*args: str) -> str | None:
+        try:
+            out = subprocess.run(["git", "-C", str(REPO_ROOT), *args], capture_output=True, text=True, timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return out.stdout.strip() if out.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    dirty = git("status", "--porcelain", "--untracked-files=no")
+    return {"commit": commit, "dirty": bool(dirty) if dirty is not None else None}
+
+
+@lru_cache(maxsize=1)
+def package_versions() -> dict[str, str | None]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for p in PACKAGES:
+        try:
+            out[p] = version(p)
+        except PackageNotFoundError:
+            out[p] = None
+    return out
+
+
+def basic_provenance() -> dict:
+    return {
+        "harness_version": __version__,
+        "harness_code": harness_code_hash(),
+        "git": git_info(),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "packages": package_versions(),
+    }

@@ -1,0 +1,1 @@
+"""Scoring: metrics from pooled confusion matrices, subject-bootstrap intervals, predictions validation."""

@@ -28,7 +28,7 @@ PROTOCOL_PHASES: tuple[tuple[str, str | None], ...] = (
 )
 SWEEP_LIKE = "casme3"
 SWEEP_PROTOCOLS = ("casme3-7class", "casme3-3class")
-SWEEP_SUBJECTS = 11
+SWEEP_SUBJECTS = 22
 SWEEP: tuple[tuple[str, tuple[float, ...]], ...] = (
     ("amplitude", (0.0, 0.5, 1.5, 3.0, 6.0)),
     ("noise", (0.0, 6.0, 12.0)),

@@ -91,7 +91,8 @@ def _run_jobs(jobs: list, workers: int, progress: bool, total: int) -> None:
     from harness.synth.render import render_subject
 
     tqdm.monitor_interval = 0  # no monitor thread (we may fork)
-    bar = tqdm(total=total, unit="frame", desc="synth", disable=not progress, file=sys.stderr, smoothing=0.1)
+    extra = {} if progress else {"disable": True}  # when shown, TQDM_DISABLE in the environment still applies
+    bar = tqdm(total=total, unit="frame", desc="synth", file=sys.stderr, smoothing=0.1, **extra)
     try:
         if workers <= 1 or len(jobs) <= 1:
             for job in jobs:

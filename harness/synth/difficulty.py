@@ -1,7 +1,7 @@
 """How hard is the synthetic corpus? Simple reference classifiers under the real protocols, and how their scores
 move with the generator's knobs. Writes the tables into harness/synth/README.md.
 
-    python -m harness.synth.difficulty                 # default corpus (generated in a temporary folder)
+    python -m harness.synth.difficulty                 # default corpora, seeds 0-2 (temporary folders)
     python -m harness.synth.difficulty --data-root ROOT --no-sweep --no-write
 
 Reference classifiers (trained on each fold's training part only: LOSO folds via `task.folds()`, phases train ->
@@ -15,6 +15,7 @@ test; scored once on the pooled predictions with harness.scoring.metrics):
 """
 from __future__ import annotations
 
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,10 +31,11 @@ SWEEP_LIKE = "casme3"
 SWEEP_PROTOCOLS = ("casme3-7class", "casme3-3class")
 SWEEP_SUBJECTS = 22
 SWEEP: tuple[tuple[str, tuple[float, ...]], ...] = (
-    ("amplitude", (0.0, 0.5, 1.5, 3.0, 6.0)),
-    ("noise", (0.0, 6.0, 12.0)),
-    ("label_noise", (0.0, 0.3, 0.6)),
+    ("amplitude", (0.0, 0.8, 1.6, 3.2, 6.4)),
+    ("noise", (0.0, 1.5, 6.0, 12.0)),
+    ("label_noise", (0.0, 0.05, 0.3, 0.6)),
 )
+SEEDS = (0, 1, 2)
 FEATURE_SIZE = 16
 BEGIN, END = "<!-- difficulty:begin -->", "<!-- difficulty:end -->"
 
@@ -46,6 +48,10 @@ class Score:
 
     def cell(self) -> str:
         return f"{self.uf1:.3f} / {self.uar:.3f}"
+
+
+def _mean_sd(values: list[float]) -> str:
+    return f"{np.mean(values):.2f} ± {np.std(values):.2f}" if len(values) > 1 else f"{values[0]:.3f}"
 
 
 # ----- features -------------------------------------------------------------------------------------------------
@@ -151,14 +157,20 @@ def reference_scores(data_root: Path, protocol: str, phase: str | None) -> dict[
 
 
 # ----- tables ---------------------------------------------------------------------------------------------------
-def main_table(rows: list[dict]) -> str:
-    head = ("| protocol | phase | test samples | K | chance UF1 / UAR | majority UF1 / UAR | "
-            "frame diff + LR UF1 / UAR (ACC) | AU truth + LR (oracle) UF1 / UAR |\n|---|---|---|---|---|---|---|---|")
+def main_table(runs: list[list[dict]]) -> str:
+    """One row per protocol/phase; each cell the mean ± s.d. of UF1 (and UAR) over the corpora in `runs`."""
+    head = ("| protocol | phase | test samples | K | chance UF1 | majority UF1 | frame diff + LR UF1 | "
+            "frame diff + LR UAR | AU truth + LR (oracle) UF1 |\n|---|---|---|---|---|---|---|---|---|")
     lines = [head]
-    for r in rows:
-        fd = r["framediff_lr"]
-        lines.append(f"| {r['protocol']} | {r['phase']} | {r['samples']} | {r['classes']} | {r['chance'].cell()} | "
-                     f"{r['majority'].cell()} | {fd.cell()} ({fd.acc:.3f}) | {r['au_oracle_lr'].cell()} |")
+    for i, r in enumerate(runs[0]):
+        rows = [run[i] for run in runs]
+
+        def cell(name: str, metric: str = "uf1") -> str:
+            return _mean_sd([getattr(x[name], metric) for x in rows])
+
+        lines.append(f"| {r['protocol']} | {r['phase']} | {r['samples']} | {r['classes']} | {cell('chance')} | "
+                     f"{cell('majority')} | **{cell('framediff_lr')}** | {cell('framediff_lr', 'uar')} | "
+                     f"{cell('au_oracle_lr')} |")
     return "\n".join(lines)
 
 
@@ -211,7 +223,8 @@ def main(argv: list[str] | None = None) -> int:
 
     ap = argparse.ArgumentParser(prog="python -m harness.synth.difficulty", description=__doc__.split("\n")[0])
     ap.add_argument("--data-root", help="an existing default corpus (default: generate one in a temporary folder)")
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seed", type=int, default=0, help="seed of the --data-root corpus (for the table)")
+    ap.add_argument("--seeds", default=",".join(map(str, SEEDS)), help="default corpora to generate and average")
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--no-sweep", action="store_true", help="skip the knob sweep")
     ap.add_argument("--no-write", action="store_true", help="print the tables, do not update the README")
@@ -221,17 +234,24 @@ def main(argv: list[str] | None = None) -> int:
     from harness.synth.writer import generate
 
     t0 = time.perf_counter()
+    seeds = [args.seed] if args.data_root else [int(x) for x in args.seeds.split(",")]
+    runs = []
     with tempfile.TemporaryDirectory(prefix="synth-difficulty-") as tmp:
-        root = Path(args.data_root) if args.data_root else Path(tmp) / "corpus"
-        if not args.data_root:
-            generate(root, "all", seed=args.seed, workers=args.workers)
-        rows = [reference_scores(root, p, ph) for p, ph in PROTOCOL_PHASES]
-    text = ("Default corpus (`harness data synth --like all`, seed "
-            f"{args.seed}), UF1 / UAR pooled over folds:\n\n" + main_table(rows))
+        for seed in seeds:
+            root = Path(args.data_root) if args.data_root else Path(tmp) / f"corpus-{seed}"
+            if not args.data_root:
+                generate(root, "all", seed=seed, workers=args.workers)
+            runs.append([reference_scores(root, p, ph) for p, ph in PROTOCOL_PHASES])
+            if not args.data_root:
+                shutil.rmtree(root)
+    where = (f"the corpus at {args.data_root}" if args.data_root else
+             f"the default corpus (`harness data synth --like all`), seeds {', '.join(map(str, seeds))}")
+    text = (f"Reference classifiers on {where}; UF1 pooled over folds, mean ± s.d. over seeds:\n\n"
+            + main_table(runs))
     if not args.no_sweep:
-        res = sweep(args.seed, args.workers, progress=True)
-        text += (f"\n\nKnob sweep on a CAS(ME)^3-like corpus ({SWEEP_SUBJECTS} subjects, other knobs at their "
-                 "defaults), LOSO UF1:\n\n" + sweep_table(res))
+        res = sweep(seeds[0], args.workers, progress=True)
+        text += (f"\n\nKnob sweep on a CAS(ME)^3-like corpus ({SWEEP_SUBJECTS} subjects, seed {seeds[0]}, other "
+                 "knobs at their defaults), LOSO UF1:\n\n" + sweep_table(res))
     text += f"\n\n_Generated by `python -m harness.synth.difficulty` in {time.perf_counter() - t0:.0f} s._"
     print(text)
     if not args.no_write:

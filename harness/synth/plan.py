@@ -90,8 +90,6 @@ class DatasetPlan:
             for c in s.clips:
                 for e in c.events:
                     on, ap, off = e.annotated
-                    if self.key == "smic":  # the folder is the annotation: onset/offset = first/last frame
-                        on, ap, off = c.first, None, c.last
                     out.append(AnnotationRecord(subject=c.subject, clip=c.clip, onset=on, apex=ap, offset=off,
                                                 emotion=e.label, aus=format_aus(e.aus), fps=c.fps, split=c.split,
                                                 extra={**c.extra, **_objective_column(self.key, e)}))
@@ -314,6 +312,8 @@ def _plan_clip(spec: DatasetSpec, config: SynthConfig, seed: int, split: SplitSp
         apex: int | None = ann[1]
         if spec.missing_apex and r.random() < config.missing_apex:
             apex = None
+        if spec.folder_is_annotation:  # the clip folder is the annotation: first..last frame, no apex
+            ann, apex = (first, None, last), None
         sid = SAMPLE_IDS[spec.key](subject, clip, ann[0])
         events.append(EventPlan(sid, label, emotion, noisy, aus, event, (ann[0], apex, ann[2]),
                                 objective_class(aus)))

@@ -15,7 +15,7 @@ import numpy as np
 
 from harness.synth.plan import ClipPlan, SubjectPlan
 
-MIN_ITERATIONS, MAX_ITERATIONS, TOLERANCE_PX = 3, 12, 0.002  # fixed-point inversion of the warp
+MIN_ITERATIONS, MAX_ITERATIONS, TOLERANCE_PX = 2, 12, 0.01  # fixed-point inversion of the warp
 
 
 @dataclass(frozen=True)

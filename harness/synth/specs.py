@@ -38,6 +38,7 @@ class DatasetSpec:
     gap_ms: tuple[float, float] = (300.0, 900.0)  # neutral gap between micro-expressions in one clip
     missing_apex: str | None = None  # "/" (CASME II) or "-1" (SAMM): how the release writes an uncoded apex
     objective_class: str | None = None  # annotation column holding the objective class (CAS(ME)^3, SAMM)
+    folder_is_annotation: bool = False  # SMIC: no workbook; a clip folder spans onset..offset, no apex
     title: str = ""
 
 
@@ -97,6 +98,7 @@ SPECS: dict[str, DatasetSpec] = {
         splits=(SplitSpec("all", 16, 164, {"negative": 70, "positive": 51, "surprise": 43}),),
         emotion={"negative": NEGATIVE, "positive": _one("happiness"), "surprise": _one("surprise")},
         subject_pool=(1, 20), subject_format="s{}", clip_style="smic", first_frame=(1000, 200000),
+        folder_is_annotation=True,
         title="SMIC-HS"),
 }
 

@@ -7,6 +7,7 @@ annotation files and manifests are written by the parent in a fixed order.
 """
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import time
@@ -146,14 +147,17 @@ def generate(out: Path, like: str | list[str], seed: int = 0, config: SynthConfi
         (tmp[k] / "release").mkdir(parents=True)
         (tmp[k] / "truth").mkdir(parents=True)
         for s in plan.subjects:
-            jobs.append(RenderJob(s, config.size, config.noise, config.jpeg_quality, config.texture, str(tmp[k] / "release"),
-                                  str(tmp[k] / "truth"), GENERATOR_VERSION))
+            jobs.append(RenderJob(s, config.size, config.noise, config.jpeg_quality, config.texture,
+                                  str(tmp[k] / "release"), str(tmp[k] / "truth"), GENERATOR_VERSION))
     jobs.sort(key=lambda j: (-j.plan.n_frames, j.plan.dataset, j.plan.subject))  # big first: balanced workers
-    import os
-
     workers = workers if workers is not None else min(2, os.cpu_count() or 1)
     total = sum(p.n_frames for p in plans.values())
-    _run_jobs(jobs, workers, progress, total)
+    try:
+        _run_jobs(jobs, workers, progress, total)
+    except BaseException:  # interrupted or failed: leave nothing half-written behind
+        for t in tmp.values():
+            shutil.rmtree(t, ignore_errors=True)
+        raise
 
     summary = Summary(out)
     for k, plan in plans.items():

@@ -21,7 +21,6 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 MODES = ("full", "onset_apex")
-TIME_BASES = ("rate", "phase")
 
 
 @dataclass(frozen=True)
@@ -29,9 +28,6 @@ class FeatureConfig:
     """Settings of the region-motion sequence (sources in the bundle README).
 
     mode: "full" (whole sequence) or "onset_apex" (2 steps; ablation).
-    time_base: "rate" (a step is 1/`rate` s, so clips keep their own lengths and are padded; the paper's and the
-        MEGC2024 code's view) or "phase" (every clip resampled to exactly `max_len` steps from onset to offset, so
-        a step is a fixed share of the expression; an extra ablation, not the paper's method).
     rate: common temporal rate in Hz the series is resampled to (MEGC2024 code: every 7th frame of 200 fps
         data, about 29 Hz).
     max_len: most steps after resampling; longer series are resampled down to it.
@@ -46,7 +42,6 @@ class FeatureConfig:
     """
 
     mode: str = "full"
-    time_base: str = "rate"
     rate: float = 30.0
     max_len: int = 16
     drift: str = "similarity"
@@ -61,8 +56,6 @@ class FeatureConfig:
             raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
         if self.max_len < 2:
             raise ValueError(f"max_len must be >= 2, got {self.max_len}")
-        if self.time_base not in TIME_BASES:
-            raise ValueError(f"time_base must be one of {TIME_BASES}, got {self.time_base!r}")
         if self.rate <= 0:
             raise ValueError(f"rate must be positive, got {self.rate}")
 
@@ -91,8 +84,6 @@ def shape_sequence(values: np.ndarray, fps: float, cfg: FeatureConfig, apex_posi
         if apex_position is None:
             raise ValueError("onset_apex mode needs the apex position in the series")
         return values[[0, int(apex_position)]]
-    if cfg.time_base == "phase":
-        return temporal_normalise(values, cfg.max_len).astype(np.float32)
     seq = resample_rate(values, fps, cfg.rate) if fps and fps > 0 else values
     if seq.shape[0] > cfg.max_len:
         seq = temporal_normalise(seq, cfg.max_len)

@@ -8,8 +8,8 @@ the onset frame, minus the global motion -- and `valid` (B, T) bool, True on rea
               token[t]  = LN(R * sum_r a[t, r] v[t, r])
     sequence: [CLS, token_1..token_T] + learnable position embedding
               -> 5 pre-LN transformer layers, padded steps masked out of every attention (as keys)
-              -> readout: CLS output, attention pooling over the valid steps (adaptive attention over time),
-                 or both concatenated -> Linear -> logits
+              -> readout: attention pooling over the valid step outputs (adaptive attention over time; default),
+                 the CLS output (the MEGC2024 code's readout), or both concatenated -> Linear -> logits
 
 Why this shape: with uniform region weights (a = 1/R) the token is exactly the MEGC2024 code's embedding
 `LayerNorm(Linear(R*2 -> dim))` of the flattened regions (sum of per-region linear maps), so switching the
@@ -31,8 +31,7 @@ from torch import nn
 class RegionAttentionPool(nn.Module):
     """Per frame, a learned softmax weighting of the regions' embedded motions -> one token."""
 
-    def __init__(self, n_regions: int, dim: int, attention: bool = True, hidden: int | None = None,
-                 norm: bool = True):
+    def __init__(self, n_regions: int, dim: int, attention: bool = True, hidden: int | None = None):
         super().__init__()
         self.n_regions = n_regions
         self.attention = attention
@@ -41,7 +40,7 @@ class RegionAttentionPool(nn.Module):
         nn.init.kaiming_uniform_(self.weight.view(n_regions * 2, dim).T, a=math.sqrt(5))  # as Linear(R*2 -> dim)
         hidden = hidden or dim
         self.score = nn.Sequential(nn.Linear(dim, hidden), nn.Tanh(), nn.Linear(hidden, 1)) if attention else None
-        self.norm = nn.LayerNorm(dim) if norm else nn.Identity()
+        self.norm = nn.LayerNorm(dim)
 
     def weights(self, v: torch.Tensor) -> torch.Tensor:
         """(B, T, R) region weights, summing to 1 per frame (uniform without attention)."""
@@ -109,13 +108,13 @@ class FullSequenceTransformer(nn.Module):
 
     def __init__(self, n_regions: int, n_classes: int, max_len: int, dim: int = 64, depth: int = 5, heads: int = 8,
                  dim_head: int = 64, mlp_dim: int = 64, dropout: float = 0.0, emb_dropout: float = 0.0,
-                 region_attention: bool = True, readout: str = "both", token_norm: bool = True):
+                 region_attention: bool = True, readout: str = "attention"):
         super().__init__()
         if readout not in READOUTS:
             raise ValueError(f"readout must be one of {READOUTS}, got {readout!r}")
         self.max_len = max_len
         self.readout = readout
-        self.regions = RegionAttentionPool(n_regions, dim, attention=region_attention, norm=token_norm)
+        self.regions = RegionAttentionPool(n_regions, dim, attention=region_attention)
         self.cls = nn.Parameter(torch.randn(1, 1, dim) * 0.02)
         self.pos = nn.Parameter(torch.randn(1, max_len + 1, dim) * 0.02)
         self.emb_dropout = nn.Dropout(emb_dropout)

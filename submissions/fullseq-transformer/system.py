@@ -21,7 +21,7 @@ from harness.api import Context, Prediction, TestSet, TrainSet
 from .features import FeatureConfig, extract, mirror, n_regions, pad_batch, region_names
 
 _MODEL_KEYS = ("dim", "depth", "heads", "dim_head", "mlp_dim", "dropout", "emb_dropout", "region_attention",
-               "readout", "token_norm")
+               "readout")
 
 
 class FullSeqTransformer:

@@ -110,3 +110,14 @@ def test_two_step_onset_apex_input_runs():
     with torch.no_grad():
         assert m(x, valid).shape == (2, K)
     assert m.pos.shape[1] == 3  # CLS + 2 steps
+
+
+def test_mixed_precision_forward_backward():
+    """The shared loop runs CUDA under bf16/fp16 autocast; CPU bf16 autocast exercises the same dtype mixing."""
+    m = _model()
+    x, valid = _batch([3, 7], 7)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        logits = m(x, valid)
+    assert logits.dtype == torch.bfloat16 and torch.isfinite(logits).all()
+    torch.nn.functional.cross_entropy(logits.float(), torch.tensor([1, 2])).backward()
+    assert all(torch.isfinite(p.grad).all() for p in m.parameters() if p.grad is not None)

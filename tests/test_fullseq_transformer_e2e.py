@@ -1,0 +1,44 @@
+"""fullseq-transformer through `harness submit` on a tiny synthetic corpus: real faces, shared preprocessing,
+fresh fold processes. Covers high frame rates (CASME II / SAMM 200 fps resampled to the common rate) and the
+onset-apex mode on SMIC, whose apex is spotted by the shared preprocessing."""
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("mediapipe")
+
+from tests.fullseq_helpers import BUNDLE_DIR  # noqa: E402
+
+TOY = {"dim": 8, "heads": 2, "dim_head": 4, "mlp_dim": 16, "epochs": 2}
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    from harness.synth.config import SynthConfig
+    from harness.synth.writer import generate
+
+    root = tmp_path_factory.mktemp("fullseq-corpus")
+    generate(root, "casme2,samm,smic", seed=3, config=SynthConfig(samples_per_subject=2), subjects=2, workers=1,
+             progress=False)
+    return root
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["full", "onset_apex"])
+def test_submit_scores_and_records(corpus, mode):
+    from harness.runner.run import submit
+    from harness.store.db import open_store
+
+    out = submit(BUNDLE_DIR, "megc2019-composite", data_root=corpus, overrides={**TOY, "mode": mode},
+                 regenerate_board=False)
+    assert out.status == "scored" and out.report["n_samples"] >= 6
+    with open_store() as store:
+        folds = store.get_submission(out.submission_id).provenance["fold_records"]["0"]
+    assert len(folds) == 6  # two subjects in each of three datasets
+    for rec in folds.values():
+        assert rec["n_params"] > 0 and rec["latency_ms"] > 0
+        if mode == "onset_apex":
+            assert rec["seq_len_min"] == rec["seq_len_max"] == 2
+        else:  # 200 fps clips of ~40 frames -> a handful of 30 Hz steps, at most max_len
+            assert 2 <= rec["seq_len_min"] <= rec["seq_len_max"] <= 16 and rec["source_frames_mean"] > 10

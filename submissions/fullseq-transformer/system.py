@@ -90,8 +90,8 @@ class FullSeqTransformer:
         history = fit(self.model, inputs, fit_labels, self.train_cfg, context, val=val, n_classes=len(context.classes))
         context.record("n_params", count_parameters(self.model))
         context.record("latency_ms", round(latency_per_clip_ms(self.model, inputs, context.device), 3))
-        context.record("epochs_run", len(history.train_loss))
-        if history.best_epoch is not None:
+        if history.best_epoch is not None:  # early stopping on the inner split: where it stopped
+            context.record("epochs_run", len(history.train_loss))
             context.record("best_epoch", history.best_epoch)
 
     def predict(self, test: TestSet, context: Context) -> Prediction:
@@ -116,8 +116,6 @@ class FullSeqTransformer:
         context.record("seq_len_min", int(lengths.min()))
         context.record("seq_len_max", int(lengths.max()))
         context.record("source_frames_mean", round(float(frames.mean()), 1))
-        context.record("resampled_to_max_len", round(float((lengths == self.features.steps).mean()), 3)
-                       if self.features.mode == "full" else 0.0)
 
 
 def _motion_scale(seqs: list[np.ndarray]) -> float:

@@ -201,3 +201,17 @@ def test_mirror_swaps_twin_regions_and_negates_horizontal_motion():
     np.testing.assert_array_equal(m[:, j, 0], -v[:, i, 0])
     np.testing.assert_array_equal(m[:, j, 1], v[:, i, 1])
     np.testing.assert_array_equal(features.mirror(m, names), v)
+
+
+def test_paper_profile_trains_with_early_stopping_on_the_inner_split():
+    """The paper profile's full-size network (dim 64, 8 x 64 heads, 5 layers, 25 steps) runs a short fit."""
+    from harness.runner.bundle import load_bundle
+
+    _, cfg = load_bundle(BUNDLE_DIR).resolve_config("paper", {"epochs": 2})
+    train, test = _data(24)
+    s = system.FullSeqTransformer(**cfg)
+    ctx = _context()
+    s.fit(train, ctx)
+    assert s.model.pos.shape[1] == 26 and len(s.model.layers) == 5
+    assert ctx.records["n_params"] > 500_000 and ctx.records["epochs_run"] <= 2
+    assert s.predict(test, ctx).proba.shape == (len(test), len(CLASSES))

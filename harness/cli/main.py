@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("harness.cli.check:check", "CI regression check of bundles against committed expectations."),
     "data": ("harness.cli.data:data", "Synthetic corpus generation and data-root validation."),
     "cache": ("harness.preprocess.cli:cache", "Inspect or clear the preprocessing cache."),
+    "ablate": ("harness.cli.ablate:ablate", "Run a bundle's ablation variants; table with CIs (--write-readme)."),
     "run-all": ("harness.cli.runall:run_all", "The main job: corpus, every bundle on every protocol, leaderboards."),
 }
 

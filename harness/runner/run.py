@@ -61,7 +61,7 @@ def submit(bundle_ref: str | Path, protocol: str, phase: str | None = None, team
            data_root: str | Path | None = None, executor: str = "serial", workers: int | None = None,
            quiet: bool = True, resume: bool = False, rerun: bool = False, host: bool = False,
            overrides: dict[str, Any] | None = None, executor_options: dict[str, Any] | None = None,
-           regenerate_board: bool = True) -> SubmitOutcome:
+           regenerate_board: bool = True, store_path: str | Path | None = None) -> SubmitOutcome:
     from harness.leaderboard.render import write_boards
     from harness.paths import cache_dir, resolve_data_root
     from harness.protocols import get_protocol
@@ -94,7 +94,7 @@ def submit(bundle_ref: str | Path, protocol: str, phase: str | None = None, team
     test_rows = task.test_table(phase)
     limits = proto.phases[phase].limits if phase else None
 
-    store = open_store()
+    store = open_store(store_path)
     try:
         existing = store.find_by_identity(identity)
         scored = [s for s in existing if s.status == "scored"]
@@ -133,6 +133,8 @@ def submit(bundle_ref: str | Path, protocol: str, phase: str | None = None, team
             from harness.runner.views import test_set, train_set
 
             run_dir = new_run_dir(str(sub_id))
+            if hasattr(ex, "prepare"):
+                ex.prepare(run_dir)
             staged = stage_table(task.table, run_dir)
             jobs, run_ids, resumed = [], {}, 0
             for seed in seeds:

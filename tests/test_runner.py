@@ -1,0 +1,284 @@
+"""End-to-end tests of `harness submit` on a tiny corpus: folds, scores, boards, limits, resume, isolation."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from harness.cli.main import main
+from harness.errors import LimitReached
+from harness.runner.run import submit
+from harness.store.db import open_store
+from tests.tiny_corpus import write_tiny_corpus
+
+BUNDLES = Path(__file__).parent / "bundles"
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    return write_tiny_corpus(tmp_path_factory.mktemp("tiny-corpus"))
+
+
+def test_loso_scores_are_pooled_over_folds_and_reach_the_board(corpus, harness_home):
+    out = submit("sanity-majority", "casme3-3class", data_root=corpus)
+    # Each of 4 subjects: negative x3 (disgust, disgust, fear), positive, surprise; `Others` excluded.
+    # Majority = negative in every fold -> pooled F1(neg) = 24/32, the other two 0.
+    m = out.report["metrics"]
+    assert out.report["n_samples"] == 20 and out.report["n_subjects"] == 4
+    assert m["uf1"]["value"] == pytest.approx(0.75 / 3)
+    assert m["uar"]["value"] == pytest.approx(1 / 3)
+    assert m["acc"]["value"] == pytest.approx(12 / 20)
+    board = (harness_home / "leaderboard" / "casme3-3class.md").read_text()
+    assert "sanity-majority" in board and "## Published" in board
+    with open_store() as store:
+        sub = store.get_submission(out.submission_id)
+        assert sub.status == "scored"
+        assert len(store.fold_records(store.runs(sub.id)[0]["id"])) == 4  # one fold per subject
+
+
+def test_identical_submission_is_reused_not_recomputed(corpus):
+    first = submit("sanity-majority", "casme3-7class", data_root=corpus)
+    again = submit("sanity-majority", "casme3-7class", data_root=corpus)
+    assert again.status == "reused" and again.submission_id == first.submission_id
+    assert again.report == first.report
+
+
+def test_both_ccac_phases_score_on_their_own_test_sets(corpus):
+    a = submit("sanity-majority", "ccac2024-dfme", "test_A", data_root=corpus, team="t")
+    b = submit("sanity-majority", "ccac2024-dfme", "test_B", data_root=corpus, team="t")
+    assert a.report["n_samples"] == 14 and b.report["n_samples"] == 14  # 2 subjects x 7 classes each
+    assert a.report["phase"] == "test_A" and b.report["phase"] == "test_B"
+
+
+def test_phase_limits_count_scored_not_failed(corpus, capsys):
+    common = ["-p", "ccac2024-dfme", "--data-root", str(corpus), "--team", "lim", "--quiet"]
+    assert main(["submit", "sanity-majority", "--phase", "test_A", *common]) == 0
+    capsys.readouterr()
+    assert main(["submit", "sanity-majority", "--phase", "test_A", "--rerun", *common]) == 2  # 1 per day
+    assert "try again tomorrow" in capsys.readouterr().err
+    # A failing submission does not use one of test_B's three slots.
+    assert main(["submit", str(BUNDLES / "slow"), "--phase", "test_B", "--set", "pause_s=oops", *common]) == 1
+    for _ in range(3):
+        assert main(["submit", "sanity-majority", "--phase", "test_B", "--rerun", *common]) == 0
+    assert main(["submit", "sanity-majority", "--phase", "test_B", "--rerun", *common]) == 2
+    with pytest.raises(LimitReached):
+        submit("sanity-stratified", "ccac2024-dfme", "test_B", data_root=corpus, team="lim")
+    # The organiser's reference runs are exempt (and say so in their provenance).
+    out = submit("sanity-stratified", "ccac2024-dfme", "test_B", data_root=corpus, team="lim", host=True)
+    with open_store() as store:
+        assert store.get_submission(out.submission_id).provenance["host_run"] is True
+
+
+def _cli(*args: str, env: dict) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "harness.cli.main", *args], env=env, cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+
+def _env(home: Path) -> dict:
+    env = dict(os.environ, HARNESS_HOME=str(home), HARNESS_LEADERBOARD_DIR=str(home / "lb"))
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")])
+    return env
+
+
+def test_two_processes_racing_for_the_last_slot(corpus, harness_home):
+    common = ["-p", "ccac2024-dfme", "--phase", "test_B", "--data-root", str(corpus), "--team", "race", "--quiet"]
+    for _ in range(2):
+        submit("sanity-majority", "ccac2024-dfme", "test_B", data_root=corpus, team="race", rerun=True)
+    procs = [_cli("submit", "sanity-majority", *common, "--rerun", env=_env(harness_home)) for _ in range(2)]
+    codes = sorted(p.wait(timeout=180) for p in procs)
+    errs = [p.stderr.read() for p in procs]
+    assert codes == [0, 2], errs
+    assert any("has used all 3 submission(s)" in e for e in errs)
+    with open_store() as store:
+        assert len(store.submissions("ccac2024-dfme", "test_B", status="scored")) == 3
+
+
+def test_killed_run_resumes_only_missing_folds_with_identical_scores(corpus, harness_home, tmp_path):
+    args = ["submit", str(BUNDLES / "slow"), "-p", "casme3-7class", "--data-root", str(corpus), "--quiet",
+            "--set", "pause_s=1.0", "--executor", "serial"]
+    proc = _cli(*args, env=_env(harness_home))
+    store_file = harness_home / "results.sqlite"
+    deadline = time.time() + 120
+    done = 0
+    while time.time() < deadline and done < 1:
+        time.sleep(0.2)
+        if store_file.exists():
+            with sqlite3.connect(store_file) as con:
+                try:
+                    done = con.execute("SELECT COUNT(*) FROM folds").fetchone()[0]
+                except sqlite3.OperationalError:
+                    pass
+    assert done >= 1, proc.stderr.read() if proc.poll() is not None else "no fold finished in time"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    with sqlite3.connect(store_file) as con:
+        assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        status, = con.execute("SELECT status FROM submissions").fetchone()
+        folds_before = con.execute("SELECT COUNT(*) FROM folds").fetchone()[0]
+        preds_before = con.execute("SELECT COUNT(*) FROM predictions").fetchone()[0]
+    assert status == "running" and 1 <= folds_before < 4
+    assert preds_before == 6 * folds_before  # whole folds only (6 samples per subject in 7-class)
+
+    resumed = _cli(*args, "--json", env=_env(harness_home))
+    out, err = resumed.communicate(timeout=180)
+    assert resumed.returncode == 0, err
+    result = json.loads(out)
+    reference_home = tmp_path / "reference-home"
+    reference_home.mkdir()
+    ref = _cli(*args, "--json", env=_env(reference_home))
+    ref_out, ref_err = ref.communicate(timeout=180)
+    assert ref.returncode == 0, ref_err
+    reference = json.loads(ref_out)
+    assert result["report"]["metrics"] == reference["report"]["metrics"]
+    assert result["report"]["confusion"] == reference["report"]["confusion"]
+    with open_store() as store:
+        sub = store.get_submission(result["submission_id"])
+        assert sub.status == "scored" and result["submission_id"] == 1
+        assert len(store.fold_records(store.runs(sub.id)[0]["id"])) == 4
+
+
+def test_hostile_bundle_finds_no_labels(corpus):
+    for protocol, phase in (("casme3-7class", None), ("ccac2024-dfme", "test_A")):
+        out = submit(BUNDLES / "hostile", protocol, phase, data_root=corpus, team="red")
+        with open_store() as store:
+            records = store.get_submission(out.submission_id).provenance["fold_records"]["0"]
+        found = {fold: rec["found"] for fold, rec in records.items() if rec["n_found"]}
+        assert found == {}, found
+        majority_zero = submit(BUNDLES / "broken", protocol, phase, data_root=corpus, host=True)
+        assert out.report["metrics"] == majority_zero.report["metrics"]  # it had nothing to cheat with
+
+
+def test_the_hunt_does_find_labels_when_they_are_reachable(corpus):
+    """Positive control: the hostile bundle's search is capable; in a leaky process it finds and uses labels."""
+    import pandas as pd
+
+    from harness.api import Context, LabelledSample, TestSet
+    from harness.runner.bundle import instantiate, load_bundle
+
+    leaked = pd.DataFrame({"uid": ["x1"], "label": ["anger"], "emotion": ["anger"]})  # noqa: F841 (held in gc)
+    test_sample = LabelledSample("x1", "dfme", "sub", 200.0, 0, 1, 2, (0,), str(corpus), ("a.jpg",), "k",
+                                 label="fear", label_index=3)
+    ctx = Context(("anger", "contempt", "disgust", "fear"), "p", None, "f", 0, "cpu", "quick", {}, corpus, corpus)
+    hostile = instantiate(load_bundle(BUNDLES / "hostile"), {})
+    labels = hostile.predict(TestSet([test_sample], ctx.classes), ctx)
+    assert ctx.records["n_found"] > 0 and labels == [3]
+
+
+def test_same_seed_same_predictions(corpus):
+    a = submit(BUNDLES / "slow", "casme3-7class", data_root=corpus, seeds=[3])
+    b = submit(BUNDLES / "slow", "casme3-7class", data_root=corpus, seeds=[3], rerun=True, executor="local",
+               workers=2)
+    assert a.submission_id != b.submission_id
+    with open_store() as store:
+        preds = [store.predictions(store.runs(s)[0]["id"]) for s in (a.submission_id, b.submission_id)]
+    assert preds[0] == preds[1]
+
+
+def test_provenance_is_complete(corpus):
+    out = submit("sanity-stratified", "casme3-3class", data_root=corpus, seeds=[0, 1])
+    with open_store() as store:
+        prov = store.get_submission(out.submission_id).provenance
+    for key in ("harness_version", "harness_code", "git", "packages", "device", "seeds", "profile", "config",
+                "data_fingerprint", "wall_s", "bundle", "protocol", "fold_records"):
+        assert key in prov, key
+    assert prov["seeds"] == [0, 1] and prov["device"] == "cpu" and prov["protocol"]["version"] == "1.0"
+    assert len(prov["bundle"]["code_hash"]) == 64 and prov["packages"]["numpy"]
+    assert out.report["n_seeds"] == 2 and len(out.report["metrics"]["uf1"]["per_seed"]) == 2
+
+
+@pytest.mark.parametrize("manifest, field", [
+    ("name: x\nteam: t\nkind: system\ndescription: d\nprofiles: {quick: {}}\n", "entry_point"),
+    ("name: x\nteam: t\nkind: wizard\nentry_point: model:X\ndescription: d\nprofiles: {quick: {}}\n", "kind"),
+    ("name: x\nteam: t\nkind: system\nentry_point: nomodule:X\ndescription: d\nprofiles: {quick: {}}\n",
+     "entry_point"),
+    ("name: x\nteam: t\nkind: system\nentry_point: model:X\ndescription: d\nprofiles: [quick]\n", "profiles"),
+])
+def test_malformed_bundle_names_the_field(tmp_path, corpus, capsys, manifest, field):
+    (tmp_path / "bundle.yaml").write_text(manifest)
+    (tmp_path / "model.py").write_text("class X:\n    pass\n")
+    assert main(["submit", str(tmp_path), "-p", "casme3-3class", "--data-root", str(corpus)]) == 2
+    err = capsys.readouterr().err
+    assert "malformed" in err and repr(field) in err or field in err
+
+
+def test_check_passes_on_expectations_and_fails_on_a_broken_bundle(corpus, tmp_path, capsys):
+    good = tmp_path / "good.yaml"
+    good.write_text(f"version: 1\nprofile: quick\nseeds: [0]\ndata_root: {corpus}\ntolerance: 0.001\nchecks:\n"
+                    "  - {bundle: sanity-majority, protocol: casme3-3class, expect: {uf1: {min: 0.25, max: 0.25}}}\n")
+    assert main(["check", "-e", str(good), "--executor", "serial"]) == 0
+    assert "all 1 check(s) passed" in capsys.readouterr().out
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(f"version: 1\nseeds: [0]\ndata_root: {corpus}\nchecks:\n"
+                   f"  - {{bundle: {BUNDLES / 'broken'}, protocol: casme3-3class, expect: {{uar: {{min: 0.5}}}}}}\n")
+    assert main(["check", "-e", str(bad), "--executor", "serial"]) == 1
+    assert "REGRESSED" in capsys.readouterr().out
+
+
+def test_test_view_carries_no_labels_and_hides_keyframes_when_told(corpus):
+    from harness.protocols import get_protocol
+    from harness.protocols.task import build_task
+    from harness.runner.staging import stage_table
+    from harness.runner.views import test_set
+
+    task = build_task(get_protocol("casme3-7class"), corpus)
+    staged = stage_table(task.table, corpus.parent / "stage-view-test")
+    fold = task.folds()[0]
+    view = test_set(task.table, fold.test, staged, task.protocol.classes, keyframes=False)
+    for s in view:
+        assert not any(hasattr(s, a) for a in ("label", "label_index", "emotion", "aus"))
+        assert s.onset is None and s.apex is None
+        assert Path(s.frames_dir).parent.name == "frames"  # staged, not inside the data root
+        assert not Path(s.frames_dir).resolve().is_relative_to(corpus.resolve())
+        assert s.frames().shape[0] == len(s.frame_indices)
+
+
+def test_inner_split_is_subject_disjoint(corpus):
+    from harness.api import Context
+    from harness.protocols import get_protocol
+    from harness.protocols.task import build_task
+    from harness.runner.staging import stage_table
+    from harness.runner.views import train_set
+
+    task = build_task(get_protocol("casme3-7class"), corpus)
+    staged = stage_table(task.table, corpus.parent / "stage-inner-test")
+    train = train_set(task.table, range(len(task.table)), staged, task.protocol.classes)
+    ctx = Context(task.protocol.classes, "p", None, "f", 0, "cpu", "quick", {}, corpus, corpus)
+    fit_part, val_part = ctx.inner_split(train, 0.25)
+    assert set(fit_part.subjects).isdisjoint(set(val_part.subjects))
+    assert len(fit_part) + len(val_part) == len(train) and len(val_part) > 0
+
+
+def test_run_all_runs_every_chosen_bundle_and_writes_boards(corpus, harness_home, capsys):
+    code = main(["run-all", "--data-root", str(corpus), "--bundle", "sanity-majority", "--bundle",
+                 "sanity-stratified", "--protocol", "casme3-3class", "--protocol", "ccac2024-dfme", "--quiet"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "6 runs, 0 failed" in out
+    lb = harness_home / "leaderboard"
+    for name in ("casme3-3class.md", "ccac2024-dfme-test_A.md", "ccac2024-dfme-test_B.md"):
+        text = (lb / name).read_text()
+        assert "sanity-majority" in text and "sanity-stratified" in text
+
+
+@pytest.mark.slow
+def test_local_and_ray_executors_give_the_same_scores_as_serial(corpus, tmp_path, monkeypatch):
+    pytest.importorskip("ray")
+    monkeypatch.setenv("HARNESS_STAGING_DIR", str(tmp_path / "staging"))
+    serial = submit(BUNDLES / "slow", "casme3-7class", data_root=corpus, seeds=[0, 1])
+    local = submit(BUNDLES / "slow", "casme3-7class", data_root=corpus, seeds=[0, 1], executor="local", workers=2,
+                   rerun=True)
+    ray_out = submit(BUNDLES / "slow", "casme3-7class", data_root=corpus, seeds=[0, 1], executor="ray", workers=2,
+                     rerun=True)
+    assert serial.report["metrics"] == local.report["metrics"] == ray_out.report["metrics"]
+    assert serial.report["confusion"] == ray_out.report["confusion"]
+    # A local Ray writes inside the run's own folder only (removed with the run).
+    assert not list((tmp_path / "staging").glob("*/ray"))

@@ -163,6 +163,18 @@ def _axis_weights(n: int, b: int, d: float) -> tuple[int, int, np.ndarray]:
     return int(np.floor(d)), int(np.ceil(d)), pos - np.floor(pos)
 
 
+_SLAB = 1 << 17
+
+
+def _lerp(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """(1 - w) a + w b, evaluated as scikit-image does; w == 0 everywhere gives exactly a (as its formula does)."""
+    if not w.any():
+        return a
+    out = (1 - w) * a
+    out += w * b
+    return out
+
+
 def _codes_bilinear(vol: np.ndarray, plane: str, params: LbpTopParams) -> np.ndarray:
     """Codes with neighbours interpolated bilinearly in the plane, with scikit-image's arithmetic (float64, per
     centre weights), so that one slice agrees bit for bit with `local_binary_pattern` on that slice.
@@ -176,24 +188,32 @@ def _codes_bilinear(vol: np.ndarray, plane: str, params: LbpTopParams) -> np.nda
     border = params.border()
     row_axis, col_axis, _, _ = _plane_axes(plane, params)
     fixed = 3 - row_axis - col_axis
-    # (fixed, row, col) view of the volume, the fixed axis already cut to the centre range
-    sub = np.moveaxis(vol, [fixed, row_axis, col_axis], [0, 1, 2])[border[fixed]:vol.shape[fixed] - border[fixed]]
+    # (fixed, row, col) copy of the volume, the fixed axis already cut to the centre range (contiguous: the
+    # shifted slices below are then cheap to read)
+    sub = np.ascontiguousarray(
+        np.moveaxis(vol, [fixed, row_axis, col_axis], [0, 1, 2])[border[fixed]:vol.shape[fixed] - border[fixed]])
     br, bc = border[row_axis], border[col_axis]
     nr, nc = sub.shape[1], sub.shape[2]
-    centre = sub[:, br:nr - br, bc:nc - bc]
-
-    def at(dr: int, dc: int) -> np.ndarray:
-        return sub[:, br + dr:nr - br + dr, bc + dc:nc - bc + dc]
-
-    codes = np.zeros(centre.shape, dtype=np.int64)
-    for bit, (d_row, d_col) in enumerate(zip(*_offsets(plane, params))):
+    weights = []
+    for d_row, d_col in zip(*_offsets(plane, params)):
         r_lo, r_hi, fr = _axis_weights(nr, br, d_row)
         c_lo, c_hi, fc = _axis_weights(nc, bc, d_col)
-        wr, wc = fr[None, :, None], fc[None, None, :]
-        top = (1 - wc) * at(r_lo, c_lo) + wc * at(r_lo, c_hi)
-        bottom = (1 - wc) * at(r_hi, c_lo) + wc * at(r_hi, c_hi)
-        values = (1 - wr) * top + wr * bottom
-        codes |= (values - centre >= 0).astype(np.int64) << bit
+        weights.append((r_lo, r_hi, fr[None, :, None], c_lo, c_hi, fc[None, None, :]))
+    codes = np.zeros((sub.shape[0], nr - 2 * br, nc - 2 * bc), dtype=np.int64)
+    # slabs of ~2^17 values along the fixed axis keep the temporaries in cache (about 1.6x faster than one pass)
+    step = max(1, _SLAB // (nr * nc))
+    for s0 in range(0, sub.shape[0], step):
+        slab = sub[s0:s0 + step]
+        centre = slab[:, br:nr - br, bc:nc - bc]
+
+        def at(dr: int, dc: int) -> np.ndarray:
+            return slab[:, br + dr:nr - br + dr, bc + dc:nc - bc + dc]
+
+        out = codes[s0:s0 + step]
+        for bit, (r_lo, r_hi, wr, c_lo, c_hi, wc) in enumerate(weights):
+            top = _lerp(at(r_lo, c_lo), at(r_lo, c_hi), wc)
+            values = _lerp(top, _lerp(at(r_hi, c_lo), at(r_hi, c_hi), wc), wr) if wr.any() else top
+            out |= (values >= centre).astype(np.int64) << bit
     return np.moveaxis(codes, [0, 1, 2], [fixed, row_axis, col_axis])
 
 
@@ -204,15 +224,15 @@ def plane_codes(clip: np.ndarray, plane: str, params: LbpTopParams) -> np.ndarra
     """
     if plane not in PLANES:
         raise ValueError(f"plane must be one of {PLANES}, got {plane!r}")
-    vol = np.asarray(clip, dtype=np.float64)
+    vol = np.asarray(clip)
     if vol.ndim != 3:
         raise ValueError(f"clip must be (T, H, W) gray, got shape {vol.shape}")
     border = params.border()
     if any(n - 2 * b < 1 for n, b in zip(vol.shape, border)):
         raise ValueError(f"clip {vol.shape} too small for radii (t, y, x) = {border}: needs more than 2R per axis")
-    if params.interpolation == "nearest":
+    if params.interpolation == "nearest":  # plain comparisons of samples: any real dtype, no copy
         return _codes_nearest(vol, plane, params)
-    return _codes_bilinear(vol, plane, params)
+    return _codes_bilinear(vol.astype(np.float64), plane, params)
 
 
 # --- blocks and histograms -----------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""One entry point that sets itself up: `python3 dev.py main|test|bench|shell`.
+"""One entry point that sets itself up: `python3 dev.py main|test|bench|check|shell`.
 
 Why a Python script and not a Makefile: the README promises two commands that work on a fresh machine with
 nothing but Python installed. This script creates `.venv`, installs the pinned environment once (re-installing
@@ -70,12 +70,18 @@ def main(argv: list[str]) -> int:
         # Two workers: the suite is CPU-bound and this machine has two cores.
         cmd = [PY, "-m", "pytest", "-n", "2", "-m", "not bench", *rest]
     elif job == "bench":
-        cmd = [PY, "-m", "pytest", "-m", "bench", "--benchmark-enable", "--benchmark-autosave",
-               "--benchmark-storage", ROOT / ".benchmarks", "-p", "no:xdist", *rest]
+        code = subprocess.run([str(c) for c in [PY, "-m", "pytest", "tests/bench", "-m", "bench", "--benchmark-enable",
+                                                "--benchmark-autosave", "--benchmark-storage", ROOT / ".benchmarks",
+                                                "-p", "no:xdist", *rest]], env=_env()).returncode
+        if code == 0:
+            subprocess.run([str(PY), "-m", "tests.bench.report", str(ROOT / ".benchmarks")], env=_env())
+        return code
+    elif job == "check":
+        cmd = [BIN / "harness", "check", *rest]
     elif job == "shell":
         cmd = [os.environ.get("SHELL", "/bin/sh"), *rest]
     else:
-        print(f"unknown job {job!r}: use main, test, bench or shell", file=sys.stderr)
+        print(f"unknown job {job!r}: use main, test, bench, check or shell", file=sys.stderr)
         return 2
     return subprocess.run([str(c) for c in cmd], env=_env()).returncode
 

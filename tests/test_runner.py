@@ -282,3 +282,22 @@ def test_local_and_ray_executors_give_the_same_scores_as_serial(corpus, tmp_path
     assert serial.report["confusion"] == ray_out.report["confusion"]
     # A local Ray writes inside the run's own folder only (removed with the run).
     assert not list((tmp_path / "staging").glob("*/ray"))
+
+
+def test_fold_batched_training_matches_fold_by_fold(corpus):
+    """All LOSO folds as one stacked model give the fold-by-fold predictions (probabilities within 1e-4)."""
+    one_by_one = submit(BUNDLES / "tiny-mlp", "casme3-7class", data_root=corpus, seeds=[0], device="cpu")
+    batched = submit(BUNDLES / "tiny-mlp", "casme3-7class", data_root=corpus, seeds=[0], device="cpu",
+                     fold_batched=True)
+    assert batched.submission_id != one_by_one.submission_id
+    with open_store() as store:
+        a, b = (store.predictions(store.runs(o.submission_id)[0]["id"]) for o in (one_by_one, batched))
+        prov = store.get_submission(batched.submission_id).provenance
+    assert a.keys() == b.keys() and len(a) == 24
+    assert all(a[k][0] == b[k][0] for k in a)
+    assert max(abs(x - y) for k in a for x, y in zip(a[k][1], b[k][1])) < 1e-4
+    assert prov["fold_batched"] is True and "fold-batched" in prov["isolation"]
+    from harness.errors import BadInput
+
+    with pytest.raises(BadInput, match="LOSO"):
+        submit(BUNDLES / "tiny-mlp", "ccac2024-dfme", "test_A", data_root=corpus, fold_batched=True)

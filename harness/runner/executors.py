@@ -101,8 +101,8 @@ class ProcessPoolOfFolds(Executor):
                     except (EOFError, OSError):
                         proc.join(timeout=5)
                         del running[conn]
-                        yield FoldResult(job.seed, job.fold, error=f"the fold process died (exit code "
-                                                                   f"{proc.exitcode}) before returning a result")
+                        error = f"the fold process died (exit code {proc.exitcode}) before returning a result"
+                        yield from [FoldResult(job.seed, f, error=error) for f in getattr(job, "folds", [job.fold])]
                         continue
                     if msg[0] == "progress":
                         if progress is not None:
@@ -111,7 +111,7 @@ class ProcessPoolOfFolds(Executor):
                     del running[conn]
                     proc.join(timeout=30)
                     conn.close()
-                    yield msg[1]
+                    yield from msg[1]
         finally:
             for conn, (proc, _) in running.items():
                 if proc.is_alive():

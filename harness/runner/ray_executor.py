@@ -16,10 +16,8 @@ from harness.runner.executors import Executor, ProgressFn
 from harness.runner.worker import FoldJob, FoldResult
 
 
-def _run_fold(job: FoldJob) -> FoldResult:
-    from harness.runner.worker import execute
-
-    return execute(job)
+def _run_fold(job: FoldJob) -> list[FoldResult]:
+    return job.run()
 
 
 class RayExecutor(Executor):
@@ -81,9 +79,10 @@ class RayExecutor(Executor):
             ref = done[0]
             job = pending.pop(ref)
             try:
-                yield ray.get(ref)
+                yield from ray.get(ref)
             except Exception as exc:  # the worker died or Ray failed: report it as this fold's failure
-                yield FoldResult(job.seed, job.fold, error=f"ray task failed: {type(exc).__name__}: {exc}")
+                error = f"ray task failed: {type(exc).__name__}: {exc}"
+                yield from [FoldResult(job.seed, f, error=error) for f in getattr(job, "folds", [job.fold])]
 
     def close(self) -> None:
         if self._started_here:

@@ -61,7 +61,8 @@ def submit(bundle_ref: str | Path, protocol: str, phase: str | None = None, team
            data_root: str | Path | None = None, executor: str = "serial", workers: int | None = None,
            quiet: bool = True, resume: bool = False, rerun: bool = False, host: bool = False,
            overrides: dict[str, Any] | None = None, executor_options: dict[str, Any] | None = None,
-           regenerate_board: bool = True, store_path: str | Path | None = None) -> SubmitOutcome:
+           regenerate_board: bool = True, store_path: str | Path | None = None,
+           fold_batched: bool = False) -> SubmitOutcome:
     from harness.leaderboard.render import write_boards
     from harness.paths import cache_dir, resolve_data_root
     from harness.protocols import get_protocol
@@ -85,11 +86,15 @@ def submit(bundle_ref: str | Path, protocol: str, phase: str | None = None, team
         raise BadInput(f"the data root has no reference labels for {proto.name} {phase or ''}: cannot score")
     profile, config = bundle.resolve_config(profile, overrides)
     dev = resolve_device(device, bundle.neural)
+    if fold_batched and (proto.split_kind != "loso" or not bundle.neural):
+        raise BadInput("--fold-batched trains all LOSO folds of a neural bundle at once: it needs a LOSO protocol "
+                       "and a bundle with `neural: true` that provides batched_spec()")
     team = team or bundle.team
     fingerprint = data_fingerprint(task)
     identity = run_identity(protocol=proto.name, version=proto.version, phase=phase, team=team, system=bundle.name,
                             kind=bundle.kind, bundle=bundle.code_hash, profile=profile, config=config, seeds=seeds,
-                            data=fingerprint, harness=harness_code_hash(), device=dev)
+                            data=fingerprint, harness=harness_code_hash(), device=dev,
+                            **({"fold_batched": True} if fold_batched else {}))
     folds = task.folds(phase)
     test_rows = task.test_table(phase)
     limits = proto.phases[phase].limits if phase else None
@@ -114,7 +119,10 @@ def submit(bundle_ref: str | Path, protocol: str, phase: str | None = None, team
             "phase": phase, "profile": profile, "config": config, "seeds": seeds, "device": dev,
             "executor": executor, "workers": workers, "data_root": str(root), "data_fingerprint": fingerprint,
             "data_kind": data_kind(root), "excluded": task.exclusion_summary(),
-            "isolation": "fresh process per fold (fork server), frames staged outside the data root",
+            "isolation": ("fold-batched: one fresh process trains every fold with per-fold sample masks "
+                          "(for trusted bundles)" if fold_batched else
+                          "fresh process per fold (fork server), frames staged outside the data root"),
+            "fold_batched": fold_batched,
             "host_run": host,
         })
         if unfinished:
@@ -142,9 +150,12 @@ def submit(bundle_ref: str | Path, protocol: str, phase: str | None = None, team
                 run_ids[seed] = run_id
                 done = store.done_folds(run_id)
                 resumed += len(done)
-                for fold in folds:
-                    if fold.name in done:
-                        continue
+                missing = [f for f in folds if f.name not in done]
+                if fold_batched and missing:
+                    jobs.append(_batched_job(bundle, config, proto, missing, seed, task, staged, dev, profile,
+                                             run_dir, ex.threads_per_fold(), quiet))
+                    continue
+                for fold in missing:
                     jobs.append(_job(bundle, config, proto, phase, fold, seed, task, staged, dev, profile,
                                      run_dir, ex.threads_per_fold(), quiet))
             _run_jobs(store, ex, jobs, run_ids, total=len(seeds) * len(folds), done=resumed, quiet=quiet,
@@ -171,20 +182,42 @@ def submit(bundle_ref: str | Path, protocol: str, phase: str | None = None, team
     return SubmitOutcome(sub_id, "scored", report, time.perf_counter() - t0, resumed_folds=resumed, identity=identity)
 
 
+def _context(proto, phase, device, profile, config, work_dir: Path, threads: int, quiet: bool) -> dict:
+    from harness.paths import cache_dir
+
+    return {"classes": proto.classes, "protocol": proto.name, "phase": phase, "device": device,
+            "profile": profile, "config": dict(config), "cache_dir": cache_dir(), "work_dir": work_dir,
+            "threads": threads, "quiet": quiet}
+
+
 def _job(bundle, config, proto, phase, fold, seed, task, staged, device, profile, run_dir: Path, threads: int,
          quiet: bool):
-    from harness.paths import cache_dir
     from harness.runner.views import test_set, train_set
     from harness.runner.worker import FoldJob
 
     safe = hashlib.sha1(f"{seed}/{fold.name}".encode()).hexdigest()[:12]
-    context = {"classes": proto.classes, "protocol": proto.name, "phase": phase, "device": device,
-               "profile": profile, "config": dict(config), "cache_dir": cache_dir(),
-               "work_dir": run_dir / "work" / safe, "threads": threads, "quiet": quiet}
+    context = _context(proto, phase, device, profile, config, run_dir / "work" / safe, threads, quiet)
     return FoldJob(seed=seed, fold=fold.name, bundle=bundle, config=dict(config),
                    train=train_set(task.table, fold.train, staged, proto.classes),
                    test=test_set(task.table, fold.test, staged, proto.classes, proto.test_keyframes),
                    context=context)
+
+
+def _batched_job(bundle, config, proto, folds, seed, task, staged, device, profile, run_dir: Path, threads: int,
+                 quiet: bool):
+    import numpy as np
+
+    from harness.runner.views import train_set
+    from harness.runner.worker import BatchedJob
+
+    n = len(task.table)
+    masks = np.zeros((len(folds), n), dtype=bool)
+    for f, fold in enumerate(folds):
+        masks[f, list(fold.train)] = True
+    context = _context(proto, None, device, profile, config, run_dir / "work" / f"batched-{seed}", threads, quiet)
+    return BatchedJob(seed=seed, bundle=bundle, config=dict(config),
+                      samples=train_set(task.table, range(n), staged, proto.classes), folds=[f.name for f in folds],
+                      train_masks=masks, test_positions=[list(f.test) for f in folds], context=context)
 
 
 def _run_jobs(store, ex, jobs, run_ids: dict[int, int], total: int, done: int, quiet: bool, title: str) -> None:

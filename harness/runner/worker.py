@@ -33,6 +33,30 @@ class FoldJob:
     test: TestSet
     context: dict[str, Any]  # Context fields except seed/fold/progress
 
+    def run(self, progress: Callable[..., None] | None = None) -> list["FoldResult"]:
+        return [execute(self, progress)]
+
+
+@dataclass
+class BatchedJob:
+    """All missing LOSO folds of one seed, trained at once by the harness's stacked trainer (--fold-batched)."""
+
+    seed: int
+    bundle: Any
+    config: dict[str, Any]
+    samples: TrainSet                  # every sample of the task, labelled (each is training data of some fold)
+    folds: list[str]
+    train_masks: np.ndarray            # (F, N) bool
+    test_positions: list[list[int]]    # per fold, positions in `samples`
+    context: dict[str, Any]
+
+    @property
+    def fold(self) -> str:
+        return f"{len(self.folds)} folds (batched)"
+
+    def run(self, progress: Callable[..., None] | None = None) -> list["FoldResult"]:
+        return execute_batched(self, progress)
+
 
 @dataclass
 class FoldResult:
@@ -128,8 +152,47 @@ def execute(job: FoldJob, progress: Callable[..., None] | None = None) -> FoldRe
     return result
 
 
-def child_main(conn, job: FoldJob) -> None:
-    """Entry point of the fold process: stream progress, then send the result."""
+def execute_batched(job: BatchedJob, progress: Callable[..., None] | None = None) -> list[FoldResult]:
+    """Train all of a seed's folds as one stacked model; one FoldResult per fold (errors reported per fold)."""
+    import zlib
+
+    from harness.api import Sample
+    from harness.nn.batched import fit_folds
+    from harness.nn.training import count_parameters
+    from harness.runner.bundle import instantiate
+
+    t0 = time.perf_counter()
+    try:
+        os.makedirs(job.context["work_dir"], exist_ok=True)
+        _forget_environment(job.context["work_dir"])
+        seed_everything(job.seed, job.context.get("threads", 1), job.context.get("device", "cpu"))
+        ctx = Context(seed=job.seed, fold="all", progress=progress, **job.context)
+        submission = instantiate(job.bundle, job.config)
+        if not callable(getattr(submission, "batched_spec", None)):
+            raise ValueError(f"bundle {job.bundle.name} does not support --fold-batched (it has no batched_spec)")
+        spec = submission.batched_spec(ctx)
+        fields = [f for f in Sample.__dataclass_fields__]
+        unlabelled = TestSet([Sample(**{f: getattr(s, f) for f in fields}) for s in job.samples], job.samples.classes)
+        features = [np.asarray(x) for x in spec.features(unlabelled, ctx)]
+        rngs = [np.random.default_rng([job.seed, zlib.crc32(f.encode()), 101]) for f in job.folds]
+        stacked = fit_folds(spec.make_model, features, job.samples.labels, job.train_masks, spec.train_config, rngs,
+                            ctx.device, len(job.samples.classes), job.seed, progress)
+        n_params = count_parameters(spec.make_model())
+        results = []
+        wall = (time.perf_counter() - t0) / max(1, len(job.folds))
+        for f, fold in enumerate(job.folds):
+            pos = job.test_positions[f]
+            proba = stacked.predict_proba(f, [x[pos] for x in features], ctx.device)
+            results.append(FoldResult(job.seed, fold, [job.samples[i].sample_id for i in pos], proba.argmax(1), proba,
+                                      {"fold_batched": True, "n_params": n_params}, wall))
+        return results
+    except BaseException:
+        err = traceback.format_exc(limit=30)
+        return [FoldResult(job.seed, fold, error=err) for fold in job.folds]
+
+
+def child_main(conn, job: FoldJob | BatchedJob) -> None:
+    """Entry point of the fold process: stream progress, then send the result(s)."""
     def progress(**info: Any) -> None:
         try:
             conn.send(("progress", job.seed, job.fold, info))
@@ -137,8 +200,7 @@ def child_main(conn, job: FoldJob) -> None:
             pass
 
     _die_with_parent()
-    result = execute(job, progress)
-    conn.send(("result", result))
+    conn.send(("result", job.run(progress)))
     conn.close()
 
 

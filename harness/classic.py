@@ -253,4 +253,5 @@ class FeatureSvm:
             labels[positions] = self.fit_.model.predict(x)
             context.record("latency_ms", round(self.latency_ms(test[positions[0]], context), 2))
         context.record("test_no_face_majority", len(test) - len(positions))
+        context.record("cpu_s", round(time.process_time(), 2))  # this fold's process: preprocessing + fit + predict
         return Prediction([int(v) for v in labels])

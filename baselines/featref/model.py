@@ -7,6 +7,7 @@ Every parameter and its source: README.md.
 from __future__ import annotations
 
 import dataclasses
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -137,6 +138,7 @@ class FeatRefBundle:
                                              self.train_cfg.amp)
             context.record("latency_ms", round(latency_per_clip_ms(self.model, [x], context.device), 3))
         context.record("test_no_face_majority", len(test) - len(positions))
+        context.record("cpu_s", round(time.process_time(), 2))  # this fold's process: preprocessing + fit + predict
         return Prediction([int(i) for i in proba.argmax(axis=1)], proba)
 
 

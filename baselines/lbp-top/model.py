@@ -21,7 +21,7 @@ from .lbptop import LbpTopParams, lbp_top
 class ClipConfig:
     """frames: length every clip is resampled to (linear interpolation). face_size: side of the aligned face."""
 
-    frames: int = 20
+    frames: int = 30
     face_size: int = 128
 
 

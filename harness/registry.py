@@ -19,7 +19,10 @@ class UnknownName(BadInput):
 
 
 def suggest(name: str, choices: list[str], kind: str) -> str:
-    close = difflib.get_close_matches(name, choices, n=3, cutoff=0.5)
+    """"unknown KIND 'name'; did you mean ...? Known KINDs: ..." (a case-only difference is suggested first)."""
+    same_case = [c for c in choices if c.lower() == str(name).lower()]
+    close = same_case + [c for c in difflib.get_close_matches(name, choices, n=3, cutoff=0.5) if c not in same_case]
+    close = close[:3]
     msg = f"unknown {kind} {name!r}"
     if close:
         msg += f"; did you mean {' or '.join(repr(c) for c in close)}?"

@@ -28,6 +28,8 @@ def check(data_root: str | None, datasets: tuple[str, ...], as_json: bool) -> No
     from harness.errors import BadInput, CheckFailed, HarnessError
     from harness.paths import resolve_data_root
 
+    for key in datasets:
+        ADAPTERS.get(key)  # an unknown key is a usage error ("did you mean"), not a data problem
     root = resolve_data_root(data_root)
     keys = list(datasets) or [k for k in ADAPTERS.names() if (root / k).is_dir()]
     if not keys:

@@ -52,11 +52,19 @@ def show(name: str, data_root: str | None, no_data: bool, as_json: bool) -> None
                 "ranking": list(proto.ranking), "test_keyframes": proto.test_keyframes,
                 "official_counts": proto.official_counts, "references": list(proto.references),
                 "file": str(proto.path)})
+    root = None
     if not no_data:
-        from harness.paths import resolve_data_root
+        from harness.paths import default_synthetic_root, resolve_data_root
+
+        if data_root or default_synthetic_root().is_dir():
+            root = resolve_data_root(data_root)  # an explicit root that does not exist is an error
+        else:
+            out["data_root"] = None
+            out["note"] = ("no data root (pass --data-root DIR or set HARNESS_DATA_ROOT, or run `harness data "
+                           "synth`): split sizes are shown only with data")
+    if root is not None:
         from harness.protocols.task import build_task
 
-        root = resolve_data_root(data_root)
         task = build_task(proto, root, check_frames=False)
         out["data_root"] = str(root)
         out["splits"] = task.split_summary()
@@ -76,6 +84,8 @@ def show(name: str, data_root: str | None, no_data: bool, as_json: bool) -> None
     click.echo(f"metrics: {', '.join(proto.metrics)}; ranking: {' > '.join(proto.ranking)}")
     for note in proto.exclusion_notes:
         click.echo(f"exclusions: {note}")
+    if out.get("note"):
+        click.echo(f"\n{out['note']}")
     if "splits" in out:
         from tabulate import tabulate
 

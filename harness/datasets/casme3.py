@@ -27,7 +27,8 @@ class Casme3(DatasetAdapter):
     citation = "Li et al., CAS(ME)^3, IEEE TPAMI 45(3):2782-2800, 2023, doi 10.1109/TPAMI.2022.3174895"
 
     def read_rows(self, root: Path, problems: list[Problem]):
-        path = find_file(root, PATTERNS, max_depth=3)
+        # the v2 file by its exact name first: the official repository also holds other Part A workbooks
+        path = find_file(root, (ANNOTATION,), max_depth=3) or find_file(root, PATTERNS, max_depth=3)
         if path is None:
             problems.append(Problem(str(root), f"no Part A annotation file ({ANNOTATION})",
                                     hint="expected under casme3/annotation/partA/"))

@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 from harness.datasets.base import AnnotationRecord, DatasetAdapter, as_int, find_file, normalise_label
 from harness.datasets.xlsx import read_sheet, write_xlsx
-from harness.errors import Problem
+from harness.errors import BadInput, Problem
 
 CLASSES = ("anger", "contempt", "disgust", "fear", "happiness", "sadness", "surprise")
 COLUMNS = ["Subject", "Filename", "OnsetFrame", "ApexFrame", "OffsetFrame", "Emotion", "EmotionId", "Fps", "AU"]
@@ -59,7 +59,11 @@ class Dfme(DatasetAdapter):
                                         hint="the CCAC release has training, testA and testB workbooks"))
                 continue
             files.append(path)
-            sheet = read_sheet(path, None, REQUIRED)
+            try:
+                sheet = read_sheet(path, None, REQUIRED)
+            except BadInput as exc:  # one unreadable workbook must not hide the problems of the other two
+                problems.append(Problem(str(path), str(exc).removeprefix(f"{path} ")))
+                continue
             for n, rec in sheet.records():
                 emotion_raw = rec.get("Emotion")
                 emotion = normalise_label(emotion_raw)

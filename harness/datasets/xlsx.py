@@ -68,7 +68,7 @@ def read_sheet(path: Path, sheet: str | None, required: Sequence[str]) -> Sheet:
                 numbers.append(j)
             return Sheet(path, ws.title, header, i + 1, body, numbers)
     first = [_clean_header(c) for c in raw[0]] if raw else []
-    missing = sorted(want - {n.lower() for n in first})
+    missing = [c for c in required if c.lower() not in {n.lower() for n in first}]
     raise BadInput(
         f"{path} (sheet {ws.title!r}): no header row with the columns {', '.join(required)}; "
         f"missing {', '.join(missing)} in the first row ({', '.join(n for n in first if n) or 'empty'}). "

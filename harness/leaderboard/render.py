@@ -15,7 +15,7 @@ from typing import Sequence
 from harness.paths import builtin_dir, leaderboard_dir
 from harness.store.atomic import atomic_write_bytes, atomic_write_text
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]|~])")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]|~$])")  # `$` too: GitHub renders $...$ as math
 
 
 def inert(text: object) -> str:
@@ -186,7 +186,7 @@ def _write_figure(path: Path, proto, phase: str | None, rows: list[dict]) -> Pat
     ax.errorbar(vals, range(len(vals)), xerr=[lo, hi], fmt="o", capsize=3)
     ax.axvline(1.0 / proto.n_classes, color="grey", linestyle=":", linewidth=1, label="chance (1/K)")
     ax.set_yticks(range(len(vals)))
-    ax.set_yticklabels(names, fontsize=8)
+    ax.set_yticklabels(names, fontsize=8, parse_math=False)  # a name like `$x^$` is text, not mathtext
     ax.set_xlim(0, 1)
     ax.set_xlabel("UF1 with 95% CI (bootstrap over subjects)")
     ax.set_title(f"{proto.name}{' ' + phase if phase else ''}", fontsize=10)

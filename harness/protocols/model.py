@@ -91,7 +91,7 @@ class Protocol:
             raise BadInput(f"protocol {self.name} has phases {', '.join(self.phases)}: choose one with --phase")
         if phase not in self.phases:
             from harness.registry import suggest
-            raise BadInput(suggest(phase, list(self.phases), f"phase of {self.name}"))
+            raise BadInput(f"protocol {self.name}: {suggest(phase, list(self.phases), 'phase')}")
         return phase
 
     def class_index(self, name: str) -> int:
@@ -152,17 +152,30 @@ def parse_protocol(data: Any, path: Path) -> Protocol:
         train_split = split.get("train")
         if not isinstance(train_split, str):
             problems.append(Problem(where, "split.train must name the training split", column="split.train"))
-        for pname, p in (split.get("phases") or {}).items():
+        raw_phases = split.get("phases") or {}
+        if not isinstance(raw_phases, dict):
+            problems.append(Problem(where, "split.phases must map phase names to {split, limits}",
+                                    column="split.phases"))
+            raw_phases = {}
+        for pname, p in raw_phases.items():
             if not isinstance(p, dict) or not isinstance(p.get("split"), str):
                 problems.append(Problem(where, f"phase {pname!r} needs a 'split'", column=f"split.phases.{pname}"))
                 continue
             lim = p.get("limits") or {}
+            if not isinstance(lim, dict):
+                problems.append(Problem(where, f"phase {pname!r}: limits must be a mapping "
+                                               "(per_team_per_day, per_team_total)",
+                                        column=f"split.phases.{pname}.limits"))
+                lim = {}
             unknown = set(lim) - {"per_team_per_day", "per_team_total"}
             if unknown:
-                problems.append(Problem(where, f"phase {pname!r}: unknown limit(s) {', '.join(sorted(unknown))}"))
+                problems.append(Problem(where, f"phase {pname!r}: unknown limit(s) {', '.join(sorted(unknown))} "
+                                               "(known: per_team_per_day, per_team_total)",
+                                        column=f"split.phases.{pname}.limits"))
             for k, v in lim.items():
-                if v is not None and (not isinstance(v, int) or v < 1):
-                    problems.append(Problem(where, f"phase {pname!r}: limit {k} must be a positive integer"))
+                if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 1):
+                    problems.append(Problem(where, f"phase {pname!r}: limit {k} must be a positive integer, "
+                                                   f"got {v!r}", column=f"split.phases.{pname}.limits.{k}"))
             phases[pname] = Phase(pname, p["split"], Limits(lim.get("per_team_per_day"), lim.get("per_team_total")),
                                   str(p.get("description", "")).strip())
         if not phases:
@@ -181,12 +194,21 @@ def parse_protocol(data: Any, path: Path) -> Protocol:
         if not isinstance(e, dict) or not {"dataset", "sample_id", "reason"} <= set(e):
             problems.append(Problem(where, f"exclude_samples[{i}] needs dataset, sample_id and reason"))
             continue
+        if e["dataset"] not in datasets:
+            problems.append(Problem(where, f"exclude_samples[{i}]: dataset {e['dataset']!r} is not one of the "
+                                           f"protocol's datasets", column="exclude_samples"))
         exclusions.append(Exclusion(str(e["dataset"]), str(e["sample_id"]), str(e["reason"])))
     test_inputs = _req(data, "test_inputs", dict, where, problems, default={}) or {}
     board = _req(data, "leaderboard", dict, where, problems, default={}) or {}
     keep = board.get("keep", "latest")
     if keep not in ("latest", "best"):
         problems.append(Problem(where, f"leaderboard.keep must be 'latest' or 'best', got {keep!r}"))
+    official = _req(data, "official_counts", dict, where, problems, default={}) or {}
+    for split_name, counts in official.items():
+        if not isinstance(counts, dict) or not all(isinstance(n, int) and not isinstance(n, bool)
+                                                   for n in counts.values()):
+            problems.append(Problem(where, f"official_counts.{split_name} must map count names to integers, "
+                                           f"e.g. {{samples: 442, subjects: 68}}", column=f"official_counts.{split_name}"))
     if problems:
         raise ValidationFailed(problems, f"protocol file {path} is invalid")
     return Protocol(
@@ -195,6 +217,6 @@ def parse_protocol(data: Any, path: Path) -> Protocol:
         label_map=label_map, split_kind=kind, train_split=train_split, phases=phases, metrics=metrics,
         ranking=ranking, test_keyframes=bool(test_inputs.get("keyframes", True)), exclusions=tuple(exclusions),
         exclusion_notes=tuple(str(x).strip() for x in data.get("exclusion_notes", []) or []),
-        official_counts={str(k): dict(v) for k, v in (data.get("official_counts") or {}).items()},
+        official_counts={str(k): dict(v) for k, v in official.items()},
         references=tuple(str(x) for x in data.get("references", []) or []), board_keep=keep, path=path,
     )

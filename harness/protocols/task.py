@@ -143,7 +143,8 @@ def build_task(protocol: Protocol, data_root: Path, check_frames: bool = True) -
     kept = table[table["reason"].isna()].drop(columns=["reason"]).reset_index(drop=True)
     kept["uid"] = (kept["dataset"] + "/" + kept["sample_id"]) if protocol.multi_dataset else kept["sample_id"]
     kept["group"] = kept["dataset"] + "/" + kept["subject"].astype(str)
-    kept["label_index"] = pd.array([protocol.classes.index(c) if c is not None else pd.NA for c in kept["label"]],
+    # pandas >= 3 stores a missing label as NaN (string dtype), not None: test for a class name, not for None
+    kept["label_index"] = pd.array([protocol.classes.index(c) if isinstance(c, str) else pd.NA for c in kept["label"]],
                                    dtype="Int64")
     if kept["uid"].duplicated().any():
         dup = kept.loc[kept["uid"].duplicated(), "uid"].tolist()[:5]

@@ -169,5 +169,5 @@ class Context:
         from harness.preprocess import Preprocessor
 
         if "_preprocessor" not in self.__dict__:
-            self.__dict__["_preprocessor"] = Preprocessor(self.cache_dir)
+            self.__dict__["_preprocessor"] = Preprocessor(self.cache_dir, threads=self.threads)
         return self.__dict__["_preprocessor"]

@@ -327,3 +327,20 @@ def test_data_check_dataset_option(tmp_path, capsys):
     assert "unknown dataset 'casme'; did you mean" in capsys.readouterr().err
     assert main(["data", "check", "--data-root", str(root), "--dataset", "samm"]) == 1  # folder missing
     assert "dataset folder" in capsys.readouterr().out
+
+
+def test_smic_prefers_raw_frames_when_cropped_ones_sit_beside_them(tmp_path):
+    """Both SMIC_all_raw and SMIC_all_cropped may be unpacked side by side; the raw release is the one to read."""
+    import numpy as np
+
+    from harness.datasets import load_dataset
+    from harness.datasets.base import AnnotationRecord
+    from harness.datasets.release import write_release
+
+    rec = AnnotationRecord("s1", "s1_ne_01", 100, None, 104, "negative", "", 100)
+    write_release(tmp_path / "smic", "smic", [rec], lambda r, i: np.zeros((8, 8, 3), np.uint8))
+    cropped = tmp_path / "smic" / "SMIC_all_cropped" / "HS" / "s1" / "micro" / "negative" / "s1_ne_01"
+    cropped.mkdir(parents=True)
+    (cropped / "reg_image000100.bmp").write_bytes(b"not read")
+    table = load_dataset(tmp_path, "smic").table
+    assert table["clip_dir"].iloc[0].split("/")[-6] == "SMIC_all_raw"

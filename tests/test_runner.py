@@ -301,3 +301,28 @@ def test_fold_batched_training_matches_fold_by_fold(corpus):
 
     with pytest.raises(BadInput, match="LOSO"):
         submit(BUNDLES / "tiny-mlp", "ccac2024-dfme", "test_A", data_root=corpus, fold_batched=True)
+
+
+def test_fold_sandbox_blocks_known_paths_and_cross_fold_files(corpus, tmp_path):
+    """Even a bundle that knows where the annotation workbook is cannot open it, nor leave labels in a file."""
+    from harness.runner.sandbox import abi_version
+
+    if abi_version() <= 0:
+        pytest.skip("Landlock is not available on this kernel")
+    workbook = next(corpus.rglob("*.xlsx"))
+    stash = tmp_path / "stash.txt"
+    overrides = {"read": str(workbook), "stash": str(stash)}
+    out = submit(BUNDLES / "prober", "casme3-7class", data_root=corpus, overrides=overrides)
+    with open_store() as store:
+        records = store.get_submission(out.submission_id).provenance["fold_records"]["0"]
+    for rec in records.values():
+        assert rec["sandbox"].startswith("landlock")
+        assert str(rec["probe"]["read"]).startswith("blocked") and str(rec["probe"]["stash"]).startswith("blocked")
+        assert rec["probe"]["frames"] > 0
+    assert not stash.exists()
+    # Positive control: without the sandbox the same probes succeed, so the test above can fail.
+    out = submit(BUNDLES / "prober", "casme3-7class", data_root=corpus, overrides=overrides, sandbox=False)
+    with open_store() as store:
+        records = store.get_submission(out.submission_id).provenance["fold_records"]["0"]
+    assert all(r["probe"]["read"] is True and r["probe"]["stash"] is True for r in records.values())
+    assert stash.exists()

@@ -68,7 +68,9 @@ def main(argv: list[str] | None = None) -> int:
     from harness.errors import HarnessError
 
     try:
-        cli.main(args=argv, prog_name="harness", standalone_mode=False)
+        code = cli.main(args=argv, prog_name="harness", standalone_mode=False)
+        if isinstance(code, int):
+            return code  # a command ended with ctx.exit(code)
     except HarnessError as exc:
         click.echo(f"error: {exc}", err=True)
         return exc.exit_code

@@ -50,12 +50,14 @@ def parse_overrides(items: tuple[str, ...]) -> dict:
 @click.option("--host", is_flag=True, help="Organiser's reference run: exempt from phase limits (recorded).")
 @click.option("--fold-batched", is_flag=True,
               help="Train all LOSO folds at once as one stacked model (neural bundles with batched_spec).")
+@click.option("--no-sandbox", is_flag=True,
+              help="Do not restrict the folds' filesystem access (debugging only; recorded with the run).")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @json_option
 def submit(bundle: str, protocol: str, phase: str | None, team: str | None, seeds: str, profile: str | None,
            overrides: tuple[str, ...], device: str, executor: str, workers: int | None, ray_address: str | None,
-           data_root: str | None, resume: bool, rerun: bool, host: bool, fold_batched: bool, quiet: bool,
-           as_json: bool) -> None:
+           data_root: str | None, resume: bool, rerun: bool, host: bool, fold_batched: bool, no_sandbox: bool,
+           quiet: bool, as_json: bool) -> None:
     """Train and evaluate BUNDLE (a folder with bundle.yaml, or a shipped bundle's name) under a protocol.
 
     LOSO protocols fit one model per held-out subject; phase protocols fit on the training split and predict the
@@ -68,7 +70,8 @@ def submit(bundle: str, protocol: str, phase: str | None, team: str | None, seed
     outcome = run_submit(bundle, protocol, phase, team=team, seeds=parse_seeds(seeds), profile=profile,
                          device=device, data_root=data_root, executor=executor, workers=workers,
                          quiet=quiet or as_json, resume=resume, rerun=rerun, host=host,
-                         overrides=parse_overrides(overrides), executor_options=options, fold_batched=fold_batched)
+                         overrides=parse_overrides(overrides), executor_options=options, fold_batched=fold_batched,
+                         sandbox=not no_sandbox)
     if as_json:
         echo_json({"submission_id": outcome.submission_id, "status": outcome.status, "wall_s": outcome.wall_s,
                    "identity": outcome.identity, "report": outcome.report})

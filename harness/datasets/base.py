@@ -143,6 +143,19 @@ class DatasetAdapter(ABC):
                 yield Problem(f, f"{len(missing)} frame(s) of {on}..{off} missing in {r['clip_dir']} "
                                  f"(first missing: {missing[0]})", row=n)
 
+    def row(self, *, sample_id: str, subject: str, clip: str, onset: Any, apex: Any, offset: Any, emotion: Any,
+            aus: Any, clip_dir: Path | None, source_file: Path, source_row: int | None, split: str = "all",
+            fps: Any = None) -> dict[str, Any]:
+        """One SampleTable row; normalises the emotion, keeps the raw text, and drops a missing clip folder."""
+        return {
+            "sample_id": sample_id, "dataset": self.key, "subject": subject, "clip": clip,
+            "onset": as_int(onset), "apex": as_int(apex), "offset": as_int(offset),
+            "fps": self.default_fps if fps is None else fps, "emotion": normalise_label(emotion),
+            "emotion_raw": None if emotion is None else str(emotion), "aus": "" if aus is None else str(aus),
+            "split": split, "clip_dir": str(clip_dir) if clip_dir is not None and Path(clip_dir).is_dir() else None,
+            "source_file": str(source_file), "source_row": source_row,
+        }
+
     def expected_clip_hint(self, row: dict[str, Any]) -> str:
         return f"a folder for clip {row['clip']!r} of subject {row['subject']!r}"
 
@@ -179,8 +192,8 @@ def find_file(root: Path, patterns: Sequence[str], max_depth: int = 3) -> Path |
 
 
 def find_dir(root: Path, names: Sequence[str], max_depth: int = 3) -> Path | None:
-    """Deepest-nested folder among the first level that has one of `names` (handles zip double-nesting such as
-    CASME2_RAW_selected/CASME2_RAW_selected)."""
+    """The shallowest folder named one of `names` (earlier names preferred), looking through a doubled zip folder
+    such as CASME2_RAW_selected/CASME2_RAW_selected."""
     wanted = {n.lower() for n in names}
     frontier = [root]
     for _ in range(max_depth + 1):
@@ -190,12 +203,13 @@ def find_dir(root: Path, names: Sequence[str], max_depth: int = 3) -> Path | Non
                 entries = sorted(p for p in d.iterdir() if p.is_dir())
             except (FileNotFoundError, NotADirectoryError, PermissionError):
                 continue
-            for e in entries:
-                if e.name.lower() in wanted:
+            hits = {e.name.lower(): e for e in entries if e.name.lower() in wanted}
+            for name in names:  # the caller's order is the preference (e.g. raw frames before cropped ones)
+                e = hits.get(name.lower())
+                if e is not None:
                     inner = next((c for c in sorted(e.iterdir()) if c.is_dir() and c.name.lower() == e.name.lower()),
                                  None)
                     return inner or e
-                if not e.name.startswith((".", "_")):
-                    nxt.append(e)
+            nxt.extend(e for e in entries if not e.name.startswith((".", "_")))
         frontier = nxt
     return None

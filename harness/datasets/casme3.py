@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-from harness.datasets.base import AnnotationRecord, DatasetAdapter, as_int, find_dir, find_file, normalise_label
+from harness.datasets.base import AnnotationRecord, DatasetAdapter, as_int, find_dir, find_file
 from harness.datasets.xlsx import read_sheet, write_xlsx
 from harness.errors import Problem
 
@@ -46,15 +46,9 @@ class Casme3(DatasetAdapter):
             clip = str(rec.get("Filename") or "").strip()
             onset = as_int(rec.get("Onset"))
             clip_dir = frames_root / subject / clip / "color" if frames_root else None
-            rows.append({
-                "sample_id": f"{subject}_{clip}_{onset}", "dataset": self.key, "subject": subject, "clip": clip,
-                "onset": onset, "apex": as_int(rec.get("Apex")), "offset": as_int(rec.get("Offset")),
-                "fps": self.default_fps, "emotion": normalise_label(rec.get("emotion")),
-                "emotion_raw": None if rec.get("emotion") is None else str(rec.get("emotion")),
-                "aus": "" if rec.get("AU") is None else str(rec.get("AU")), "split": "all",
-                "clip_dir": str(clip_dir) if clip_dir and clip_dir.is_dir() else None,
-                "source_file": str(path), "source_row": n,
-            })
+            rows.append(self.row(sample_id=f"{subject}_{clip}_{onset}", subject=subject, clip=clip, onset=onset,
+                                 apex=rec.get("Apex"), offset=rec.get("Offset"), emotion=rec.get("emotion"),
+                                 aus=rec.get("AU"), clip_dir=clip_dir, source_file=path, source_row=n))
         return rows, [path]
 
     def expected_clip_hint(self, row):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-from harness.datasets.base import AnnotationRecord, DatasetAdapter, as_int, find_dir, find_file, normalise_label
+from harness.datasets.base import AnnotationRecord, DatasetAdapter, as_int, find_dir, find_file
 from harness.datasets.xlsx import read_sheet, write_xlsx
 from harness.errors import Problem
 
@@ -57,15 +57,9 @@ class Samm(DatasetAdapter):
                                         row=n, column="Apex Frame", severity="warning"))
                 apex = None
             clip_dir = frames_root / subject / clip if frames_root else None
-            rows.append({
-                "sample_id": clip, "dataset": self.key, "subject": subject, "clip": clip,
-                "onset": as_int(rec.get("Onset Frame")), "apex": apex, "offset": as_int(rec.get("Offset Frame")),
-                "fps": self.default_fps, "emotion": normalise_label(rec.get("Estimated Emotion")),
-                "emotion_raw": None if rec.get("Estimated Emotion") is None else str(rec.get("Estimated Emotion")),
-                "aus": "" if rec.get("Action Units") is None else str(rec.get("Action Units")), "split": "all",
-                "clip_dir": str(clip_dir) if clip_dir and clip_dir.is_dir() else None,
-                "source_file": str(path), "source_row": n,
-            })
+            rows.append(self.row(sample_id=clip, subject=subject, clip=clip, onset=rec.get("Onset Frame"), apex=apex,
+                                 offset=rec.get("Offset Frame"), emotion=rec.get("Estimated Emotion"),
+                                 aus=rec.get("Action Units"), clip_dir=clip_dir, source_file=path, source_row=n))
         return rows, [path]
 
     def expected_clip_hint(self, row):

@@ -50,6 +50,10 @@ class RayExecutor(Executor):
             self._own_temp = wanted
         self._temp_dir = wanted
 
+    def writable_paths(self) -> list[str]:
+        """Ray's session folder: its worker processes keep writing logs there (sandbox allow-list)."""
+        return [str(self._temp_dir)] if self._temp_dir is not None else []
+
     def _ensure_ray(self):
         import ray
 

@@ -62,7 +62,7 @@ def submit(bundle_ref: str | Path, protocol: str, phase: str | None = None, team
            quiet: bool = True, resume: bool = False, rerun: bool = False, host: bool = False,
            overrides: dict[str, Any] | None = None, executor_options: dict[str, Any] | None = None,
            regenerate_board: bool = True, store_path: str | Path | None = None,
-           fold_batched: bool = False) -> SubmitOutcome:
+           fold_batched: bool = False, sandbox: bool = True) -> SubmitOutcome:
     from harness.leaderboard.render import write_boards
     from harness.paths import cache_dir, resolve_data_root
     from harness.protocols import get_protocol
@@ -94,7 +94,8 @@ def submit(bundle_ref: str | Path, protocol: str, phase: str | None = None, team
     identity = run_identity(protocol=proto.name, version=proto.version, phase=phase, team=team, system=bundle.name,
                             kind=bundle.kind, bundle=bundle.code_hash, profile=profile, config=config, seeds=seeds,
                             data=fingerprint, harness=harness_code_hash(), device=dev,
-                            **({"fold_batched": True} if fold_batched else {}))
+                            **({"fold_batched": True} if fold_batched else {}),
+                            **({} if sandbox else {"sandbox": False}))
     folds = task.folds(phase)
     test_rows = task.test_table(phase)
     limits = proto.phases[phase].limits if phase else None
@@ -123,6 +124,8 @@ def submit(bundle_ref: str | Path, protocol: str, phase: str | None = None, team
                           "(for trusted bundles)" if fold_batched else
                           "fresh process per fold (fork server), frames staged outside the data root"),
             "fold_batched": fold_batched,
+            "sandbox": "filesystem allow-list per fold (Landlock where the kernel has it; see fold_records)"
+                       if sandbox else "disabled (--no-sandbox)",
             "host_run": host,
         })
         if unfinished:
@@ -152,12 +155,16 @@ def submit(bundle_ref: str | Path, protocol: str, phase: str | None = None, team
                 resumed += len(done)
                 missing = [f for f in folds if f.name not in done]
                 if fold_batched and missing:
-                    jobs.append(_batched_job(bundle, config, proto, missing, seed, task, staged, dev, profile,
-                                             run_dir, ex.threads_per_fold(), quiet))
+                    job = _batched_job(bundle, config, proto, missing, seed, task, staged, dev, profile,
+                                       run_dir, ex.threads_per_fold(), quiet)
+                    job.sandbox = _sandbox(job, bundle, run_dir, root, ex) if sandbox else None
+                    jobs.append(job)
                     continue
                 for fold in missing:
-                    jobs.append(_job(bundle, config, proto, phase, fold, seed, task, staged, dev, profile,
-                                     run_dir, ex.threads_per_fold(), quiet))
+                    job = _job(bundle, config, proto, phase, fold, seed, task, staged, dev, profile, run_dir,
+                               ex.threads_per_fold(), quiet)
+                    job.sandbox = _sandbox(job, bundle, run_dir, root, ex) if sandbox else None
+                    jobs.append(job)
             _run_jobs(store, ex, jobs, run_ids, total=len(seeds) * len(folds), done=resumed, quiet=quiet,
                       title=f"{bundle.name} on {proto.name}{' ' + phase if phase else ''}")
             for seed, run_id in run_ids.items():
@@ -180,6 +187,13 @@ def submit(bundle_ref: str | Path, protocol: str, phase: str | None = None, team
     if regenerate_board:
         write_boards(proto.name)
     return SubmitOutcome(sub_id, "scored", report, time.perf_counter() - t0, resumed_folds=resumed, identity=identity)
+
+
+def _sandbox(job, bundle, run_dir: Path, data_root: Path, executor):
+    from harness.runner.sandbox import plan_for_fold
+
+    return plan_for_fold(str(job.context["work_dir"]), str(run_dir / "frames"), str(job.context["cache_dir"]),
+                         str(bundle.path), [str(data_root)], list(getattr(executor, "writable_paths", lambda: [])()))
 
 
 def _context(proto, phase, device, profile, config, work_dir: Path, threads: int, quiet: bool) -> dict:

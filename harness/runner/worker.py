@@ -32,6 +32,7 @@ class FoldJob:
     train: TrainSet
     test: TestSet
     context: dict[str, Any]  # Context fields except seed/fold/progress
+    sandbox: Any = None      # harness.runner.sandbox.SandboxPlan, applied before bundle code runs
 
     def run(self, progress: Callable[..., None] | None = None) -> list["FoldResult"]:
         return [execute(self, progress)]
@@ -49,6 +50,7 @@ class BatchedJob:
     train_masks: np.ndarray            # (F, N) bool
     test_positions: list[list[int]]    # per fold, positions in `samples`
     context: dict[str, Any]
+    sandbox: Any = None
 
     @property
     def fold(self) -> str:
@@ -75,6 +77,23 @@ def _forget_environment(work_dir: str) -> None:
         del os.environ[var]
     sys.argv[:] = ["harness-fold"]
     os.chdir(work_dir)
+    import tempfile
+
+    # Libraries' scratch files go to the fold's own folder (the sandbox allows writing nowhere else).
+    for var in ("TMPDIR", "MPLCONFIGDIR", "XDG_CACHE_HOME"):
+        os.environ[var] = str(work_dir)
+    tempfile.tempdir = str(work_dir)
+
+
+def _enter_fold(work_dir, sandbox) -> str:
+    """Forget where the data lives and give up filesystem rights; returns the sandbox status (recorded)."""
+    os.makedirs(work_dir, exist_ok=True)
+    _forget_environment(work_dir)
+    if sandbox is None:
+        return "none (disabled)"
+    from harness.runner.sandbox import restrict
+
+    return restrict(sandbox)
 
 
 def seed_everything(seed: int, threads: int, device: str) -> None:
@@ -137,10 +156,10 @@ def execute(job: FoldJob, progress: Callable[..., None] | None = None) -> FoldRe
     t0 = time.perf_counter()
     result = FoldResult(job.seed, job.fold)
     try:
-        os.makedirs(job.context["work_dir"], exist_ok=True)
-        _forget_environment(job.context["work_dir"])
+        status = _enter_fold(job.context["work_dir"], job.sandbox)
         seed_everything(job.seed, job.context.get("threads", 1), job.context.get("device", "cpu"))
         ctx = Context(seed=job.seed, fold=job.fold, progress=progress, **job.context)
+        ctx.record("sandbox", status)
         submission = instantiate(job.bundle, job.config)
         submission.fit(job.train, ctx)
         pred, proba = normalise_output(submission.predict(job.test, ctx), job.test)
@@ -163,8 +182,7 @@ def execute_batched(job: BatchedJob, progress: Callable[..., None] | None = None
 
     t0 = time.perf_counter()
     try:
-        os.makedirs(job.context["work_dir"], exist_ok=True)
-        _forget_environment(job.context["work_dir"])
+        status = _enter_fold(job.context["work_dir"], job.sandbox)
         seed_everything(job.seed, job.context.get("threads", 1), job.context.get("device", "cpu"))
         ctx = Context(seed=job.seed, fold="all", progress=progress, **job.context)
         submission = instantiate(job.bundle, job.config)
@@ -184,7 +202,7 @@ def execute_batched(job: BatchedJob, progress: Callable[..., None] | None = None
             pos = job.test_positions[f]
             proba = stacked.predict_proba(f, [x[pos] for x in features], ctx.device)
             results.append(FoldResult(job.seed, fold, [job.samples[i].sample_id for i in pos], proba.argmax(1), proba,
-                                      {"fold_batched": True, "n_params": n_params}, wall))
+                                      {"fold_batched": True, "n_params": n_params, "sandbox": status}, wall))
         return results
     except BaseException:
         err = traceback.format_exc(limit=30)

@@ -14,6 +14,28 @@ from pathlib import Path
 LABEL_ATTRS = ("label", "label_index", "emotion", "aus")
 
 
+DATASET_KEYS = ("dfme", "casme3", "casme2", "samm", "smic")
+
+
+def _suspicious_entries(folder: Path) -> list[str]:
+    hits = []
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return hits
+    for e in entries:
+        try:
+            if e.suffix.lower() == ".xlsx" or e.name == "_truth":
+                hits.append(str(e))
+            elif e.is_dir() and any((e / k).is_dir() and any((e / k).rglob("*.xlsx")) for k in DATASET_KEYS):
+                hits.append(str(e))  # a data root
+            elif e.is_dir() and e.name in DATASET_KEYS and any(e.rglob("*.xlsx")):
+                hits.append(str(e))  # a dataset folder
+        except OSError:
+            continue
+    return hits
+
+
 class Hostile:
     def __init__(self) -> None:
         self.train_ids: set[str] = set()
@@ -68,21 +90,15 @@ class Hostile:
                 note("environment", f"{k}={v}")
         if any("data-root" in a or "data_root" in a for a in sys.argv):
             note("argv", " ".join(sys.argv))
-        # 5. Walk up from the frames folder looking for annotations, ground truth or dataset folders.
-        suspicious = (".xlsx", "_truth", "annotation", "dfme", "casme3", "casme2", "samm", "smic", "synthetic")
+        # 5. Walk up from the frames folder: is an annotation workbook, the corpus ground truth or a data root
+        #    (a folder holding dataset folders with workbooks) one listing away from any ancestor?
         for s in list(test)[:3]:
             for parent in Path(s.frames_dir).parents:
-                try:
-                    entries = os.listdir(parent)
-                except OSError:
-                    continue
-                for e in entries:
-                    if any(x in e.lower() for x in suspicious):
-                        note("filesystem-walk", str(parent / e))
+                for hit in _suspicious_entries(parent):
+                    note("filesystem-walk", hit)
         # 6. The working directory.
-        for e in os.listdir("."):
-            if any(x in e.lower() for x in suspicious):
-                note("cwd", e)
+        for hit in _suspicious_entries(Path(".")):
+            note("cwd", hit)
         context.record("found", found)
         context.record("n_found", sum(len(v) for v in found.values()))
         labels = []

@@ -1,0 +1,277 @@
+"""Content-addressed on-disk cache of preprocessing results.
+
+Key = sha256 of a canonical JSON of: the operation (kind), the frames' content identity (`Sample.cache_key`)
+and the frame numbers it used, every parameter that changes the result, `CODE_VERSION`, and the versions of
+the libraries that compute it (OpenCV, MediaPipe, NumPy). Bump `CODE_VERSION` whenever an algorithm here
+changes its output.
+
+Layout: `<root>/<kind>/<key[:2]>/<key>.npz` (arrays plus a JSON `__meta__` that repeats the key), and
+`<root>/.locks/<key>.lock`.
+
+Safety with parallel workers and killed runs:
+- every entry is written to a temporary file beside it and renamed over it (`write_atomic`), so a reader
+  sees the whole entry or none; a killed run leaves at most a `.*.tmp` file, which is never read and which
+  `harness cache clear` removes;
+- an entry that cannot be read back completely (disk trouble, manual edits) is deleted and recomputed;
+- one worker computes a given key at a time (an advisory `flock` on the key's lock file, released by the OS
+  when a process dies); the others wait and then read it. `nonblocking()` turns the wait into `CacheBusy`,
+  which `Preprocessor.map` uses to let concurrent folds share the work instead of queueing behind each other.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import os
+import re
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping
+
+import numpy as np
+
+from harness.errors import BadInput
+
+CODE_VERSION = "1"
+ENTRY_SUFFIX = ".npz"
+Arrays = dict[str, np.ndarray]
+
+_local = threading.local()
+_versions: dict[str, str] | None = None
+
+
+class CacheBusy(Exception):
+    """Another worker is computing this entry right now (only raised inside `Cache.nonblocking()`)."""
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries whose output we cache (a new OpenCV may compute a different flow)."""
+    global _versions
+    if _versions is None:
+        import cv2
+
+        from harness.preprocess.landmarks import version as mediapipe_version
+
+        _versions = {"opencv": cv2.__version__, "mediapipe": mediapipe_version(),
+                     "numpy": ".".join(np.__version__.split(".")[:2])}
+    return _versions
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write to a temporary file beside `path`, then rename it over `path` (atomic on POSIX and Windows).
+
+    Unlike `harness.store.atomic.atomic_write_bytes` this does not fsync: an fsync costs ~10 ms, several per
+    sample, and only guards against an OS crash, after which `Cache.load` detects and drops a damaged entry
+    anyway. A killed process leaves at most the temporary file, never a partial entry.
+    """
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def canonical_json(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+
+
+class Cache:
+    """Get-or-compute of array results under content keys, safe for many processes at once."""
+
+    def __init__(self, root: Path | str, enabled: bool = True):
+        self.root = Path(root)
+        self.enabled = enabled
+        self.hits: Counter[str] = Counter()
+        self.misses: Counter[str] = Counter()
+
+    def key(self, kind: str, identity: Mapping[str, Any]) -> str:
+        payload = {"kind": kind, "code": CODE_VERSION, "libs": library_versions(), "id": identity}
+        return hashlib.sha256(canonical_json(payload).encode()).hexdigest()[:40]
+
+    def entry_path(self, kind: str, key: str) -> Path:
+        return self.root / kind / key[:2] / f"{key}{ENTRY_SUFFIX}"
+
+    def load(self, kind: str, key: str) -> tuple[Arrays, dict] | None:
+        path = self.entry_path(kind, key)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        try:
+            with np.load(io.BytesIO(data), allow_pickle=False) as z:
+                arrays = {name: z[name] for name in z.files}
+            meta = json.loads(arrays.pop("__meta__").tobytes().decode())
+            if meta.pop("__key__", None) != key:
+                raise ValueError("entry holds another key")
+        except Exception:  # a damaged entry is never returned: drop it, recompute
+            with contextlib.suppress(OSError):
+                path.unlink()
+            return None
+        with contextlib.suppress(OSError):
+            os.utime(path)  # mtime = last use, for `harness cache clear --older-than`
+        return arrays, meta
+
+    def save(self, kind: str, key: str, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> None:
+        blob = json.dumps({**meta, "__key__": key}, default=str).encode()
+        buf = io.BytesIO()
+        np.savez(buf, __meta__=np.frombuffer(blob, dtype=np.uint8), **dict(arrays))
+        write_atomic(self.entry_path(kind, key), buf.getvalue())
+
+    @contextlib.contextmanager
+    def _locked(self, key: str) -> Iterator[None]:
+        try:
+            import fcntl
+        except ImportError:  # no advisory locks (Windows): parallel workers may compute twice, never corrupt
+            yield
+            return
+        lock_dir = self.root / ".locks"
+        lock_dir.mkdir(parents=True, exist_ok=True)
+        with open(lock_dir / f"{key}.lock", "a+") as fh:
+            flags = fcntl.LOCK_EX | (fcntl.LOCK_NB if getattr(_local, "nonblocking", False) else 0)
+            try:
+                fcntl.flock(fh, flags)
+            except BlockingIOError:
+                raise CacheBusy(key) from None
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    @contextlib.contextmanager
+    def nonblocking(self) -> Iterator[None]:
+        """Inside this block, an entry another process is computing raises `CacheBusy` instead of waiting."""
+        before = getattr(_local, "nonblocking", False)
+        _local.nonblocking = True
+        try:
+            yield
+        finally:
+            _local.nonblocking = before
+
+    def get_or_compute(self, kind: str, identity: Mapping[str, Any],
+                       compute: Callable[[], tuple[Mapping[str, np.ndarray], Mapping[str, Any]]]) -> tuple[Arrays, dict]:
+        """The cached (arrays, meta) for this identity, computing and storing them on a miss."""
+        if not self.enabled:
+            arrays, meta = compute()
+            self.misses[kind] += 1
+            return dict(arrays), dict(meta)
+        key = self.key(kind, identity)
+        found = self.load(kind, key)
+        if found is not None:
+            self.hits[kind] += 1
+            return found
+        with self._locked(key):
+            found = self.load(kind, key)  # another worker may have written it while we waited
+            if found is not None:
+                self.hits[kind] += 1
+                return found
+            arrays, meta = compute()
+            self.save(kind, key, arrays, meta)
+            self.misses[kind] += 1
+            return dict(arrays), dict(meta)
+
+
+# --- inspection and clearing (`harness cache info|clear`) -----------------------------------------------------
+_AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_age(text: str) -> float:
+    """'90s', '30m', '12h', '7d', '2w' -> seconds."""
+    m = _AGE.match(str(text))
+    if not m:
+        raise BadInput(f"age {text!r} is not a number followed by s, m, h, d or w (e.g. 7d, 12h)")
+    return float(m.group(1)) * _UNIT[m.group(2)]
+
+
+def _kind_dirs(root: Path) -> list[Path]:
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def info(root: Path | str) -> dict[str, Any]:
+    """Entries, bytes and age per kind, plus leftovers of killed writes."""
+    root = Path(root)
+    kinds: dict[str, dict[str, Any]] = {}
+    partial = 0
+    for kdir in _kind_dirs(root):
+        n, size, oldest, newest = 0, 0, None, None
+        for path in kdir.rglob("*"):
+            if not path.is_file():
+                continue
+            if path.name.endswith(".tmp"):
+                partial += 1
+                continue
+            if path.suffix != ENTRY_SUFFIX:
+                continue
+            st = path.stat()
+            n, size = n + 1, size + st.st_size
+            oldest = st.st_mtime if oldest is None else min(oldest, st.st_mtime)
+            newest = st.st_mtime if newest is None else max(newest, st.st_mtime)
+        kinds[kdir.name] = {"entries": n, "bytes": size, "oldest": oldest, "newest": newest}
+    return {
+        "location": str(root),
+        "entries": sum(k["entries"] for k in kinds.values()),
+        "bytes": sum(k["bytes"] for k in kinds.values()),
+        "partial_writes": partial,
+        "kinds": kinds,
+        "code_version": CODE_VERSION,
+    }
+
+
+def clear(root: Path | str, kind: str | None = None, older_than: float | None = None) -> dict[str, Any]:
+    """Delete entries (all, one kind, and/or those unused for `older_than` seconds); also leftover temp files."""
+    root = Path(root)
+    dirs = _kind_dirs(root)
+    if kind is not None:
+        names = [d.name for d in dirs]
+        if kind not in names:
+            from harness.preprocess.preprocessor import KINDS
+            from harness.registry import suggest
+
+            if kind not in KINDS:
+                raise BadInput(suggest(kind, sorted(set(names) | set(KINDS)), "cache kind"))
+            return {"location": str(root), "removed": 0, "bytes": 0, "partial_writes": 0}
+        dirs = [d for d in dirs if d.name == kind]
+    cutoff = None if older_than is None else time.time() - older_than
+    removed = size = partial = 0
+    for kdir in dirs:
+        for path in sorted(kdir.rglob("*")):
+            if not path.is_file():
+                continue
+            st = path.stat()
+            if path.name.endswith(".tmp"):
+                if st.st_mtime < time.time() - 60:  # a write that old was killed (writes take milliseconds)
+                    with contextlib.suppress(OSError):
+                        path.unlink()
+                        partial += 1
+                continue
+            if cutoff is not None and st.st_mtime >= cutoff:
+                continue
+            with contextlib.suppress(OSError):
+                path.unlink()
+                removed, size = removed + 1, size + st.st_size
+        for sub in sorted(kdir.rglob("*"), reverse=True):
+            if sub.is_dir():
+                with contextlib.suppress(OSError):
+                    sub.rmdir()
+        with contextlib.suppress(OSError):
+            kdir.rmdir()
+    if kind is None and older_than is None:
+        locks = root / ".locks"
+        if locks.is_dir():
+            for lock in locks.iterdir():
+                with contextlib.suppress(OSError):
+                    lock.unlink()
+    return {"location": str(root), "removed": removed, "bytes": size, "partial_writes": partial}

@@ -192,6 +192,9 @@ def submit(bundle_ref: str | Path, protocol: str, phase: str | None = None, team
 def _sandbox(job, bundle, run_dir: Path, data_root: Path, executor):
     from harness.runner.sandbox import plan_for_fold
 
+    # Landlock can only allow a folder that exists: a fresh HARNESS_HOME has no cache folder yet, and a fold could
+    # then not create it (PermissionError on the first cached preprocessing result).
+    Path(job.context["cache_dir"]).mkdir(parents=True, exist_ok=True)
     return plan_for_fold(str(job.context["work_dir"]), str(run_dir / "frames"), str(job.context["cache_dir"]),
                          str(bundle.path), [str(data_root)], list(getattr(executor, "writable_paths", lambda: [])()))
 

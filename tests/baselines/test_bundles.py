@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from harness.api import Context, LabelledSample, Sample, TrainSet
-from harness.api import TestSet as TestView  # (a pytest-collectable name otherwise)
+from harness.api import TestSet as UnlabelledSet  # (pytest would try to collect a Test* name)
 from harness.errors import BadInput
 from harness.preprocess import NoFaceError
 from harness.preprocess.preprocessor import Batch
@@ -88,7 +88,7 @@ def _world(n_subjects: int = 6, per_class: int = 2, faceless_test: bool = True):
                 else:
                     test.append(Sample(**common))
     faceless = {test[0].sample_id} if faceless_test else set()
-    return TrainSet(train, CLASSES), TestView(test, CLASSES), FakePreprocess(truth, faceless)
+    return TrainSet(train, CLASSES), UnlabelledSet(test, CLASSES), FakePreprocess(truth, faceless)
 
 
 def _context(tmp_path, pre, seed: int = 0) -> Context:

@@ -116,7 +116,8 @@ def _angles(p: int) -> np.ndarray:
 
 def _plane_axes(plane: str, params: LbpTopParams) -> tuple[int, int, float, float]:
     """(row axis, column axis, row radius, column radius) of a plane in a (T, H, W) volume; rows point "up"
-    (offset -R sin a), columns "right" (offset +R cos a). YT runs on the volume flipped in y (see `plane_codes`)."""
+    (offset -R sin a), columns "right" (offset +R cos a). YT's columns run against y (y - R_Y cos a), handled by
+    each sampler (`_codes_nearest` negates the offset, `_codes_bilinear` flips the volume)."""
     return {
         "xy": (1, 2, params.radius_y, params.radius_x),
         "xt": (0, 2, params.radius_t, params.radius_x),
@@ -175,16 +176,15 @@ def _lerp(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> np.ndarray:
     return out
 
 
-def _codes_bilinear(vol: np.ndarray, plane: str, params: LbpTopParams) -> np.ndarray:
+def _codes_bilinear(vol: np.ndarray, plane: str, params: LbpTopParams, flipped: bool = False) -> np.ndarray:
     """Codes with neighbours interpolated bilinearly in the plane, with scikit-image's arithmetic (float64, per
     centre weights), so that one slice agrees bit for bit with `local_binary_pattern` on that slice.
 
     YT's column runs against y (y - R_Y cos a), which is +R_Y cos a on the y-flipped volume: the codes are
     computed there and flipped back, exactly as scikit-image would see a y-reversed YT slice.
     """
-    if plane == "yt":
-        return _codes_bilinear(vol[:, ::-1, :], "yt-flipped", params)[:, ::-1, :]
-    plane = plane.replace("-flipped", "")
+    if plane == "yt" and not flipped:
+        return _codes_bilinear(vol[:, ::-1, :], "yt", params, flipped=True)[:, ::-1, :]
     border = params.border()
     row_axis, col_axis, _, _ = _plane_axes(plane, params)
     fixed = 3 - row_axis - col_axis

@@ -1,0 +1,31 @@
+"""The embedded synthetic micro-expression corpus.
+
+`harness data synth --like dfme|casme3|casme2|samm|smic|all --out ROOT` writes each dataset in its official
+release layout (read back unchanged by the real adapters) plus ground truth under `ROOT/_truth/`.
+
+Modules, one job each:
+- specs: the real releases as data (frame rates, class and split counts, naming)
+- config: the generator's knobs (frozen dataclass, recorded in the manifest)
+- face: procedural face per subject, drawn in layers
+- aus: FACS action units as local displacement fields
+- prototypes: emotion -> AU combinations with sample-to-sample variability
+- dynamics: onset/apex/offset timing, asynchronous AU apexes, annotation jitter
+- nuisance: head motion, blinks, flicker
+- plan: everything but the pixels; render: the pixels; writer: files and manifests
+- truth: the ground-truth API (`load_truth`); cli: the command; difficulty: reference classifiers
+"""
+from __future__ import annotations
+
+GENERATOR_VERSION = "1.0"
+
+
+def __getattr__(name: str):  # lazy: importing the package must not import numpy/cv2
+    if name in ("load_truth", "Truth"):
+        from harness.synth import truth
+
+        return getattr(truth, name)
+    if name == "generate":
+        from harness.synth.writer import generate
+
+        return generate
+    raise AttributeError(name)

@@ -10,6 +10,8 @@ from harness.cli.options import data_root_option, echo_json, json_option
 @click.group(cls=LazyGroup, lazy={
     "synth": ("harness.synth.cli:synth", "Write a synthetic corpus in the official layout of real datasets."),
     "check": ("harness.cli.data:check", "Validate a data root; report every problem in one pass."),
+    "difficulty": ("harness.synth.difficulty:difficulty",
+                   "Score reference classifiers on synthetic corpora; write the difficulty table."),
 })
 def data() -> None:
     """Synthetic corpus generation and data-root validation."""

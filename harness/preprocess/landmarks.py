@@ -6,6 +6,7 @@ video stream. 478 points with `refine_landmarks=True` (468 mesh points plus 2 x 
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import warnings
@@ -24,6 +25,29 @@ SETTINGS: dict[str, Any] = {
 
 _lock = threading.Lock()
 _mesh: Any = None
+_warmed = False
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """Mute file descriptor 2 while MediaPipe builds its graph and runs it once.
+
+    Its C++ side (absl, TF Lite) prints INFO/WARNING lines there before any logging flag is read, once per process,
+    i.e. once per fold; Python's warnings filters cannot reach them. Errors still surface as Python exceptions.
+    """
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def _face_mesh() -> Any:
@@ -31,7 +55,7 @@ def _face_mesh() -> Any:
     if _mesh is None:
         os.environ.setdefault("GLOG_minloglevel", "2")       # mediapipe's C++ info lines
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _native_stderr_silenced():
             warnings.simplefilter("ignore")
             import mediapipe as mp
 
@@ -55,11 +79,14 @@ def detect(image: np.ndarray) -> np.ndarray | None:
 
         raise BadInput(f"landmark detection needs a uint8 RGB or gray image, got {img.dtype} {img.shape}")
     h, w = img.shape[:2]
+    global _warmed
     with _lock:  # the graph is not re-entrant
         mesh = _face_mesh()
-        with warnings.catch_warnings():
+        quiet = contextlib.nullcontext() if _warmed else _native_stderr_silenced()
+        with warnings.catch_warnings(), quiet:
             warnings.simplefilter("ignore")
             result = mesh.process(np.ascontiguousarray(img))
+        _warmed = True
     if not result.multi_face_landmarks:
         return None
     pts = result.multi_face_landmarks[0].landmark

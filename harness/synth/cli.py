@@ -23,7 +23,8 @@ _KNOBS = "\n".join(f"  {name} (default {default}): {doc}" for name, default, doc
 @click.option("--label-noise", "label_noise", type=float, default=None,
               help="Share of samples whose motion comes from another emotion (default 0.05).")
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE", help="Any generator setting (see below).")
-@click.option("--workers", type=int, default=None, help="Processes (default: min(2, CPUs)); output is identical.")
+@click.option("--workers", type=int, default=None,
+              help="Worker threads (default: min(2, CPUs)); output is identical.")
 @click.option("--force", is_flag=True, help="Replace datasets already present under --out.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest summary as JSON.")

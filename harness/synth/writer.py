@@ -2,7 +2,7 @@
 
 Each dataset is written into a hidden temporary folder and moved into place only when complete, so an
 interrupted run never leaves a half-written dataset that `harness data check` would take for a real one.
-Bytes do not depend on the worker count: every clip's randomness is derived from (seed, names), and the
+Bytes do not depend on the worker count (threads): every clip's randomness is derived from (seed, names), and the
 annotation files and manifests are written by the parent in a fixed order.
 """
 from __future__ import annotations
@@ -91,7 +91,6 @@ def _run_jobs(jobs: list, workers: int, progress: bool, total: int) -> None:
 
     from harness.synth.render import render_subject
 
-    tqdm.monitor_interval = 0  # no monitor thread (we may fork)
     extra = {} if progress else {"disable": True}  # when shown, TQDM_DISABLE in the environment still applies
     bar = tqdm(total=total, unit="frame", desc="synth", file=sys.stderr, smoothing=0.1, **extra)
     try:
@@ -100,19 +99,24 @@ def _run_jobs(jobs: list, workers: int, progress: bool, total: int) -> None:
                 bar.set_postfix_str(f"{job.plan.dataset}/{job.plan.subject}", refresh=False)
                 bar.update(render_subject(job)[2])
             return
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor, as_completed
+        # Threads, not processes: OpenCV (remap, JPEG encoding, its thread-local RNG) and numpy release the GIL
+        # for the heavy work, and forking a parent that already runs native threads (torch, mediapipe) can
+        # deadlock. Each subject is rendered whole by one thread, so its bytes do not depend on scheduling.
+        from concurrent.futures import ThreadPoolExecutor, as_completed
 
-        # fork where there is one: works from any script (spawn needs an `if __name__ == "__main__"` guard in
-        # the caller). Workers use only the pickled plan, so the bytes are those of an in-process run.
-        methods = multiprocessing.get_all_start_methods()
-        ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            futures = [pool.submit(render_subject, j) for j in jobs]
-            for f in as_completed(futures):
-                key, subject, n = f.result()
-                bar.set_postfix_str(f"{key}/{subject}", refresh=False)
-                bar.update(n)
+        import cv2
+
+        cv_threads = cv2.getNumThreads()
+        cv2.setNumThreads(1)  # one OpenCV thread per worker thread; restored for whoever runs after us
+        try:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="synth") as pool:
+                futures = [pool.submit(render_subject, j) for j in jobs]
+                for f in as_completed(futures):
+                    key, subject, n = f.result()
+                    bar.set_postfix_str(f"{key}/{subject}", refresh=False)
+                    bar.update(n)
+        finally:
+            cv2.setNumThreads(cv_threads)
     finally:
         bar.close()
 

@@ -1,0 +1,52 @@
+"""LBP-TOP + linear SVM (Zhao & Pietikainen, TPAMI 2007; the MER baseline since SMIC and CASME II).
+
+The aligned face clip (onset -> offset, shared preprocessing) is resampled to a fixed number of frames, described
+by uniform LBP-TOP histograms per block (`lbptop.py`), and classified by the shared linear SVM stage
+(`harness.classic`). Every parameter and its source: README.md.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from harness.classic import FeatureSvm, SvmConfig, split_config
+from harness.errors import BadInput
+
+from .lbptop import LbpTopParams, lbp_top
+
+
+@dataclass(frozen=True)
+class ClipConfig:
+    """frames: length every clip is resampled to (linear interpolation). face_size: side of the aligned face."""
+
+    frames: int = 30
+    face_size: int = 128
+
+
+class LbpTopSvm(FeatureSvm):
+    feature_kind = "feature_lbptop"
+    feature_version = "1"
+
+    def __init__(self, **config: Any):
+        self.params, self.clip, svm = split_config(config, LbpTopParams, ClipConfig, SvmConfig)
+        if self.clip.frames < self.params.min_frames():
+            raise BadInput(f"frames={self.clip.frames} is too few for radius_t={self.params.radius_t} and "
+                           f"time_blocks={self.params.time_blocks}: need at least {self.params.min_frames()}")
+        super().__init__(svm)
+
+    def _face(self):
+        from harness.preprocess import FaceConfig
+
+        return FaceConfig(size=self.clip.face_size)
+
+    def feature_identity(self, sample) -> dict[str, Any]:
+        from harness.preprocess.config import canonical
+
+        return {"frame_indices": list(sample.frame_indices), "onset": sample.onset, "face": canonical(self._face()),
+                "frames": self.clip.frames, "lbptop": asdict(self.params)}
+
+    def extract(self, sample, context) -> np.ndarray:
+        clip = context.preprocess.aligned_clip(sample, self._face(), gray=True, n=self.clip.frames)
+        return lbp_top(clip, self.params)

@@ -56,8 +56,9 @@ def run_ablations(bundle_ref: str, protocol: str | None = None, phase: str | Non
 
     bundle = load_bundle(resolve_bundle(bundle_ref))
     spec = ablation_spec(bundle)
+    if protocol is None or protocol == spec.get("protocol"):  # the manifest's phase belongs to its protocol
+        phase = phase or spec.get("phase")
     protocol = protocol or spec.get("protocol")
-    phase = phase or spec.get("phase")
     if not protocol:
         raise BadInput("no protocol: give --protocol or set ablations.protocol in bundle.yaml")
     variants = {k: dict(v or {}) for k, v in spec["variants"].items() if not only or k in only}

@@ -154,3 +154,23 @@ def test_region_masks_of_results_are_usable_at_their_own_size(clip, pp):
     r = pp.onset_apex_flow(clip.sample, FlowConfig(size=64))
     masks = region_masks(r.landmarks, AU_REGIONS, r.flow.shape[:2])
     assert masks.shape == (17, 64, 64) and all(m.any() for m in masks)
+
+
+def test_region_motion_sample_rate_computes_only_grid_frames_with_identical_rows(tmp_path, monkeypatch):
+    """A 500 fps clip resampled to 30 Hz needs only the flows at the grid frames; those rows equal the full ones."""
+    import numpy as np
+
+    import harness.preprocess.flow as flow_module
+    from harness.preprocess import Preprocessor
+    from harness.preprocess.testing import make_clip
+
+    sample = make_clip(tmp_path / "clip", n_frames=41, apex_position=20, fps=500.0).sample
+    pre = Preprocessor(tmp_path / "cache")
+    full = pre.region_motion(sample)
+    calls = []
+    real = flow_module.compute_flow
+    monkeypatch.setattr(flow_module, "compute_flow", lambda *a, **k: calls.append(1) or real(*a, **k))
+    sparse = pre.region_motion(sample, sample_rate=30.0)
+    assert len(sparse.frame_indices) == 3 and len(calls) == 2  # t = 0, 33, 67 ms; the onset needs no flow
+    rows = [list(full.frame_indices).index(f) for f in sparse.frame_indices]
+    np.testing.assert_allclose(sparse.values, full.values[rows], atol=1e-6)

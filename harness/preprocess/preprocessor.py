@@ -60,6 +60,13 @@ class Batch(Generic[T]):
         return tuple(e.sample_id for e in self.skipped)
 
 
+def grid_positions(times_s: np.ndarray, rate: float) -> list[int]:
+    """Positions of the frames nearest the times 0, 1/rate, 2/rate, ... over the clip (unique, ascending)."""
+    duration = float(times_s[-1]) if len(times_s) else 0.0
+    grid = np.arange(int(np.floor(duration * rate + 1e-9)) + 1) / float(rate)
+    return sorted({int(np.abs(times_s - t).argmin()) for t in grid})
+
+
 class Preprocessor:
     """Shared, cached preprocessing. `context.preprocess` gives one; `Preprocessor(cache_dir)` makes one.
 
@@ -340,10 +347,14 @@ class Preprocessor:
 
     def region_motion(self, sample: "Sample", regions: Sequence[str] = AU_REGIONS, flow: FlowConfig = FlowConfig(),
                       face: FaceConfig = FaceConfig(), top_p: float = 0.3, global_p: float = 0.7,
-                      rate: float | None = None, n: int | None = None) -> RegionMotion:
+                      rate: float | None = None, n: int | None = None,
+                      sample_rate: float | None = None) -> RegionMotion:
         """Per-frame region motion (T, R, 2): flow from the onset to every clip frame, robust mean of each region
         (mean of its top-`top_p` vectors by magnitude) minus the nose bridge's robust mean (top `global_p`).
 
+        sample_rate: compute only the frames nearest a grid of this many per second (a 500 fps clip at 30 Hz needs
+        1 flow in 17). Each row depends on its own frame alone (flow from the onset), so the rows kept are exactly
+        those of the full computation; part of the cache key.
         rate: resample rows to this frame rate (fps) over the same duration; n: resample to exactly n rows
         (rate first, then n). Both are cheap and applied after the cache.
         """
@@ -356,28 +367,40 @@ class Preprocessor:
         frames = self.clip_frames(sample)
         onset = self.onset_frame(sample)
         size = flow.size or face.size
+        fps = float(sample.fps) if sample.fps else 0.0
+        positions = list(range(len(frames)))
+        if sample_rate is not None:
+            if sample_rate <= 0:
+                raise BadInput(f"sample_rate must be positive, got {sample_rate!r}")
+            if fps > sample_rate:
+                positions = grid_positions((np.asarray(frames, dtype=np.float64) - onset) / fps, sample_rate)
+        used = [frames[p] for p in positions]
 
         def compute():
             clip = self.aligned_clip(sample, face)
             lm = self.face(sample, face).landmarks_at(size)
             masks = region_masks(lm, names, (size, size))
             nose = region_masks(lm, [STABLE_REGION], (size, size))[0]
-            flows = np.zeros((len(frames), size, size, 2), dtype=np.float32)
-            for i in range(1, len(frames)):
-                flows[i] = resize_flow(compute_flow(clip[0], clip[i], flow.backend, flow.resolved()), size)
+            flows = np.zeros((len(positions), size, size, 2), dtype=np.float32)
+            for row, p in enumerate(positions):
+                if p > 0:
+                    flows[row] = resize_flow(compute_flow(clip[0], clip[p], flow.backend, flow.resolved()), size)
             return {"values": region_features(flows, masks, nose, top_p, global_p)}, {}
 
         identity = {**self._base_identity(sample, face), "regions": list(names), "top_p": float(top_p),
                     "global_p": float(global_p), "flow": flow.canonical()}
+        if len(positions) != len(frames):
+            identity["frames_used"] = used
         values = self.cache.get_or_compute("region_motion", identity, compute)[0]["values"]
-        fps = float(sample.fps) if sample.fps else 0.0
+        frames = used
         times = (np.asarray(frames, dtype=np.float64) - onset) / fps if fps > 0 else np.arange(len(frames), dtype=np.float64)
         if rate is not None:
             from harness.preprocess.temporal import resample_rate
 
             if fps <= 0:
                 raise BadInput(f"sample {sample.sample_id!r} has no frame rate; cannot resample to {rate} fps")
-            values = resample_rate(values, fps, rate)
+            source_rate = sample_rate if sample_rate is not None and fps > sample_rate else fps
+            values = resample_rate(values, source_rate, rate)
             times = np.arange(values.shape[0]) / float(rate)
         if n is not None:
             from harness.preprocess.temporal import temporal_normalise

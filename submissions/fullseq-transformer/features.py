@@ -108,13 +108,17 @@ def sample_sequence(sample, preprocess, cfg: FeatureConfig) -> np.ndarray:
     """One sample's model sequence from the shared preprocessing (cached region motion at the source rate)."""
     from harness.preprocess.regions import AU_REGIONS
 
+    full = cfg.mode != "onset_apex"
+    # The full sequence is resampled to cfg.rate anyway: compute only the frames nearest that grid (a 500 fps
+    # DFME clip needs 1 flow in 17). Onset-apex mode needs the apex frame itself, so it keeps every frame.
     rm = preprocess.region_motion(sample, AU_REGIONS, cfg.flow(), cfg.face(), top_p=cfg.top_p,
-                                  global_p=cfg.global_p)
+                                  global_p=cfg.global_p, sample_rate=cfg.rate if full else None)
     apex_pos = None
-    if cfg.mode == "onset_apex":
+    if not full:
         apex, _ = preprocess.apex_frame(sample)
         apex_pos = int(np.abs(np.asarray(rm.frame_indices) - apex).argmin())
-    return shape_sequence(rm.values, sample.fps, cfg, apex_pos)
+    source_rate = min(float(sample.fps), cfg.rate) if sample.fps else sample.fps
+    return shape_sequence(rm.values, source_rate, cfg, apex_pos)
 
 
 def extract(samples, preprocess, cfg: FeatureConfig, context: Any = None) -> tuple[list[np.ndarray], list[int]]:

@@ -46,7 +46,17 @@ class FakePreprocess:
     def __init__(self):
         self.faces, self.flows = [], []
 
-    def region_motion(self, sample, regions, flow, face, top_p=0.3, global_p=0.7):
+    def region_motion(self, sample, regions, flow, face, top_p=0.3, global_p=0.7, sample_rate=None):
+        """Like the real one: with sample_rate, only the rows at the frames nearest that grid."""
+        from harness.preprocess.preprocessor import grid_positions
+
+        full = self._full_motion(sample, regions, flow, face)
+        if sample_rate is None or sample.fps <= sample_rate:
+            return full
+        keep = grid_positions((np.asarray(sample.frame_indices) - sample.frame_indices[0]) / sample.fps, sample_rate)
+        return _Motion(full.values[keep], tuple(sample.frame_indices[i] for i in keep))
+
+    def _full_motion(self, sample, regions, flow, face):
         self.faces.append(face)
         self.flows.append(flow)
         rng = np.random.default_rng(zlib.crc32(sample.sample_id.encode()))

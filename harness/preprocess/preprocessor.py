@@ -374,7 +374,7 @@ class Preprocessor:
                 raise BadInput(f"sample_rate must be positive, got {sample_rate!r}")
             if fps > sample_rate:
                 positions = grid_positions((np.asarray(frames, dtype=np.float64) - onset) / fps, sample_rate)
-        used = [frames[p] for p in positions]
+        used = tuple(frames[p] for p in positions)
 
         def compute():
             clip = self.aligned_clip(sample, face)
@@ -390,7 +390,7 @@ class Preprocessor:
         identity = {**self._base_identity(sample, face), "regions": list(names), "top_p": float(top_p),
                     "global_p": float(global_p), "flow": flow.canonical()}
         if len(positions) != len(frames):
-            identity["frames_used"] = used
+            identity["frames_used"] = list(used)
         values = self.cache.get_or_compute("region_motion", identity, compute)[0]["values"]
         frames = used
         times = (np.asarray(frames, dtype=np.float64) - onset) / fps if fps > 0 else np.arange(len(frames), dtype=np.float64)

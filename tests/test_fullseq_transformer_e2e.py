@@ -42,3 +42,20 @@ def test_submit_scores_and_records(corpus, mode):
             assert rec["seq_len_min"] == rec["seq_len_max"] == 2
         else:  # 200 fps clips of ~40 frames -> a handful of 30 Hz steps, at most max_len
             assert 2 <= rec["seq_len_min"] <= rec["seq_len_max"] <= 16 and rec["source_frames_mean"] > 10
+
+
+@pytest.mark.slow
+def test_fold_batched_training_gives_the_fold_by_fold_predictions(corpus):
+    """--fold-batched (all six LOSO folds as one stacked model) reproduces fold-by-fold training of this system."""
+    from harness.runner.run import submit
+    from harness.store.db import open_store
+
+    settings = {**TOY, "epochs": 4}
+    one = submit(BUNDLE_DIR, "megc2019-composite", data_root=corpus, overrides=settings, regenerate_board=False)
+    all_at_once = submit(BUNDLE_DIR, "megc2019-composite", data_root=corpus, overrides=settings,
+                         regenerate_board=False, fold_batched=True)
+    with open_store() as store:
+        a, b = (store.predictions(store.runs(o.submission_id)[0]["id"]) for o in (one, all_at_once))
+    assert a.keys() == b.keys()
+    assert all(a[k][0] == b[k][0] for k in a)
+    assert max(abs(x - y) for k in a for x, y in zip(a[k][1], b[k][1])) < 1e-4

@@ -35,6 +35,11 @@ class BatchedSpec:
     features: Callable[..., list[np.ndarray]]
     make_model: Callable[[], object]
     train_config: TrainConfig
+    # Optional, for bundles whose fit() does these per fold (each must mirror what fit() does exactly):
+    init_seed: Callable[[str], int] | None = None               # fold name -> seed of its initial weights
+    input_scale: Callable[[list[np.ndarray]], float] | None = None  # a fold's training features -> divisor of input 0
+    trainable: Callable[[list[np.ndarray]], np.ndarray] | None = None  # features -> (N,) bool: usable for training
+    model_inputs: int | None = None   # how many leading feature arrays the model takes (the rest are bookkeeping)
 
 
 @dataclass
@@ -45,6 +50,7 @@ class StackedFolds:
     params: dict            # name -> tensor (F, ...)
     buffers: dict
     n_folds: int
+    scales: np.ndarray | None = None  # (F,) divisor of input 0 per fold
 
     def predict_proba(self, fold: int, inputs: Sequence[np.ndarray], device: str, batch_size: int = 256) -> np.ndarray:
         import torch
@@ -53,6 +59,8 @@ class StackedFolds:
         p = {k: v[fold] for k, v in self.params.items()}
         b = {k: v[fold] for k, v in self.buffers.items()}
         tensors = [torch.as_tensor(x) for x in inputs]
+        if self.scales is not None:
+            tensors[0] = tensors[0] / float(self.scales[fold])
         out = []
         self.base.eval()
         with torch.no_grad():
@@ -86,8 +94,13 @@ def _cosine_lr(cfg: TrainConfig, epoch: int) -> float:
 
 def fit_folds(make_model: Callable[[], object], inputs: Sequence[np.ndarray], labels: np.ndarray,
               train_masks: np.ndarray, cfg: TrainConfig, rngs: Sequence[np.random.Generator], device: str,
-              n_classes: int, seed: int, progress: Callable[..., None] | None = None) -> StackedFolds:
-    """Train one model per row of `train_masks` (F, N) on the masked samples, all folds in one vmapped step."""
+              n_classes: int, seed: int, progress: Callable[..., None] | None = None,
+              init_seeds: Sequence[int] | None = None, input_scales: Sequence[float] | None = None) -> StackedFolds:
+    """Train one model per row of `train_masks` (F, N) on the masked samples, all folds in one vmapped step.
+
+    init_seeds: per fold, the seed its initial weights are built with (default: `seed` for all);
+    input_scales: per fold, a divisor applied to inputs[0] (a normalisation fit() computes on the fold's data).
+    """
     import torch
     from torch.func import functional_call, grad, stack_module_state, vmap
 
@@ -98,7 +111,8 @@ def fit_folds(make_model: Callable[[], object], inputs: Sequence[np.ndarray], la
     masks = np.asarray(train_masks, dtype=bool)
     n_folds, n = masks.shape
     labels = np.asarray(labels, dtype=np.int64)
-    models = [build_model(make_model, seed) for _ in range(n_folds)]
+    seeds = list(init_seeds) if init_seeds is not None else [seed] * n_folds
+    models = [build_model(make_model, s) for s in seeds]
     for m in models:
         m.to(device)
         m.train()
@@ -117,13 +131,17 @@ def fit_folds(make_model: Callable[[], object], inputs: Sequence[np.ndarray], la
         w = np.ones((n_folds, n_classes))
     weights = torch.as_tensor(w, dtype=torch.float32, device=device)
 
-    def fold_loss(p, b, batch, target, sample_mask, class_w):
+    scales = torch.as_tensor(np.asarray(input_scales if input_scales is not None else np.ones(n_folds),
+                                        dtype=np.float32), device=device)
+
+    def fold_loss(p, b, batch, target, sample_mask, class_w, scale):
+        batch = [batch[0] / scale, *batch[1:]]
         logits = functional_call(base, (p, b), tuple(batch))
         nll = torch.nn.functional.cross_entropy(logits.float(), target, reduction="none")
         sw = class_w[target] * sample_mask
         return (sw * nll).sum() / sw.sum().clamp_min(1e-12)
 
-    grad_fn = vmap(grad(fold_loss), in_dims=(0, 0, 0, 0, 0, 0), randomness="different")
+    grad_fn = vmap(grad(fold_loss), in_dims=(0, 0, 0, 0, 0, 0, 0), randomness="different")
     exp_avg = {k: torch.zeros_like(v) for k, v in params.items()}
     exp_avg_sq = {k: torch.zeros_like(v) for k, v in params.items()}
     steps = torch.zeros(n_folds, device=device)
@@ -146,7 +164,7 @@ def fit_folds(make_model: Callable[[], object], inputs: Sequence[np.ndarray], la
             active = torch.as_tensor(smask.any(axis=1), device=device)
             it = torch.as_tensor(idx, device=device)
             batch = [t[it] for t in tensors]
-            grads = grad_fn(params, buffers, batch, y[it], torch.as_tensor(smask, device=device), weights)
+            grads = grad_fn(params, buffers, batch, y[it], torch.as_tensor(smask, device=device), weights, scales)
             if cfg.grad_clip:
                 norms = torch.sqrt(sum((g.reshape(n_folds, -1).float() ** 2).sum(1) for g in grads.values()))
                 coef = torch.clamp(cfg.grad_clip / (norms + 1e-6), max=1.0)
@@ -171,4 +189,5 @@ def fit_folds(make_model: Callable[[], object], inputs: Sequence[np.ndarray], la
                     params[k] = torch.where(a > 0, updated, p)
         if progress is not None:
             progress(epoch=epoch + 1, total=cfg.epochs)
-    return StackedFolds(base, params, buffers, n_folds)
+    return StackedFolds(base, params, buffers, n_folds,
+                        None if input_scales is None else np.asarray(input_scales, dtype=np.float32))

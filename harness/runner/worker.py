@@ -192,9 +192,18 @@ def execute_batched(job: BatchedJob, progress: Callable[..., None] | None = None
         fields = [f for f in Sample.__dataclass_fields__]
         unlabelled = TestSet([Sample(**{f: getattr(s, f) for f in fields}) for s in job.samples], job.samples.classes)
         features = [np.asarray(x) for x in spec.features(unlabelled, ctx)]
+        masks = np.asarray(job.train_masks, dtype=bool)
+        if spec.trainable is not None:
+            masks = masks & np.asarray(spec.trainable(features), dtype=bool)[None, :]
+        scales = None
+        if spec.input_scale is not None:
+            scales = [float(spec.input_scale([x[m] for x in features])) for m in masks]
+        seeds = [int(spec.init_seed(f)) for f in job.folds] if spec.init_seed is not None else None
         rngs = [np.random.default_rng([job.seed, zlib.crc32(f.encode()), 101]) for f in job.folds]
-        stacked = fit_folds(spec.make_model, features, job.samples.labels, job.train_masks, spec.train_config, rngs,
-                            ctx.device, len(job.samples.classes), job.seed, progress)
+        features = features[:spec.model_inputs] if spec.model_inputs else features
+        stacked = fit_folds(spec.make_model, features, job.samples.labels, masks, spec.train_config, rngs,
+                            ctx.device, len(job.samples.classes), job.seed, progress, init_seeds=seeds,
+                            input_scales=scales)
         n_params = count_parameters(spec.make_model())
         results = []
         wall = (time.perf_counter() - t0) / max(1, len(job.folds))

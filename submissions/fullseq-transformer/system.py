@@ -108,6 +108,45 @@ class FullSeqTransformer:
         proba = predict_proba(self.model, self._inputs(full), context.device, amp=self.train_cfg.amp)
         return Prediction(proba.argmax(axis=1).tolist(), proba)
 
+    def batched_spec(self, context: Context):
+        """`harness submit --fold-batched`: every LOSO fold at once, mirroring fit() step for step.
+
+        Features are per sample (a clip without a face becomes the onset step alone and is left out of training,
+        as in fit); the fold's RMS motion scale and its initial-weight seed are computed as fit() computes them.
+        """
+        import zlib
+
+        from harness.nn.batched import BatchedSpec
+
+        from .model import FullSequenceTransformer
+
+        if self.train_cfg.early_stopping or self.mirror_augment:
+            raise ValueError("--fold-batched needs fixed epochs and no mirror augmentation (use the quick profile)")
+        steps, r = self.features.steps, n_regions()
+
+        def features(samples, ctx) -> list[np.ndarray]:
+            seqs, positions = extract(samples, ctx.preprocess, self.features, ctx)
+            full = [np.zeros((1, r, 2), np.float32) for _ in range(len(samples))]
+            has_face = np.zeros(len(samples), dtype=bool)
+            for seq, p in zip(seqs, positions):
+                full[p], has_face[p] = seq, True
+            x, valid = pad_batch(full, steps)
+            return [x, valid, has_face]
+
+        def input_scale(train_features: list[np.ndarray]) -> float:
+            x, valid, has_face = train_features
+            return _motion_scale([x[i][valid[i]] for i in range(len(x)) if has_face[i]])
+
+        def make_model():
+            return FullSequenceTransformer(n_regions=r, n_classes=len(context.classes), max_len=steps,
+                                           **self.model_cfg)
+
+        def init_seed(fold: str) -> int:  # = Context.rng(stream=7) of that fold, as fit() draws it
+            return int(np.random.default_rng([context.seed, zlib.crc32(fold.encode()), 7]).integers(2 ** 31))
+
+        return BatchedSpec(features=features, make_model=make_model, train_config=self.train_cfg,
+                           init_seed=init_seed, input_scale=input_scale, trainable=lambda f: f[2], model_inputs=2)
+
     def _record_lengths(self, context: Context, seqs: list[np.ndarray], train: TrainSet, positions: list[int]) -> None:
         """Effective sequence lengths (steps the model sees) and the source frames they came from."""
         lengths = np.array([len(s) for s in seqs])

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -18,3 +19,19 @@ def harness_home(tmp_path, monkeypatch):
     for var in ("HARNESS_DATA_ROOT", "HARNESS_STORE", "HARNESS_CACHE", "HARNESS_PROTOCOLS_PATH"):
         monkeypatch.delenv(var, raising=False)
     return home
+
+
+@pytest.fixture(scope="module")
+def small_root(tmp_path_factory) -> Path:
+    """A small data root of all five datasets in their official formats (tests/formats.py)."""
+    from tests import formats as F
+
+    return F.write_small_root(tmp_path_factory.mktemp("small"))
+
+
+@pytest.fixture(scope="module")
+def official_root(tmp_path_factory) -> Path:
+    """Annotation files with the official counts of all five datasets (tests/formats.py)."""
+    from tests import formats as F
+
+    return F.write_official_root(tmp_path_factory.mktemp("official"))

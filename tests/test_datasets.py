@@ -24,16 +24,6 @@ def _warnings(result):
     return [p for p in result.problems if p.severity == "warning"]
 
 
-@pytest.fixture(scope="module")
-def small_root(tmp_path_factory) -> Path:
-    return F.write_small_root(tmp_path_factory.mktemp("small"))
-
-
-@pytest.fixture(scope="module")
-def official_root(tmp_path_factory) -> Path:
-    return F.write_official_root(tmp_path_factory.mktemp("official"))
-
-
 # ----- helpers of base.py ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize("value, expected", [
     (5, 5), (5.0, 5), ("12", 12), (" 12 ", 12), ("12.0", 12), ("/", None), ("", None), (None, None),

@@ -50,6 +50,21 @@ def test_output_does_not_depend_on_padding(readout):
         torch.testing.assert_close(m(x2, valid), a, atol=1e-5, rtol=1e-5)
 
 
+def test_explicit_attention_is_the_fused_kernel_and_vmaps():
+    """Fold-batched training uses the written-out attention (vmap has no rule for the fused CPU kernel)."""
+    from torch.func import functional_call, stack_module_state, vmap
+
+    fused = _model().eval()
+    explicit = _model().eval().use_explicit_attention()
+    x, valid = _batch([5, 12, 1], 12)
+    with torch.no_grad():
+        torch.testing.assert_close(explicit(x, valid), fused(x, valid), atol=1e-5, rtol=1e-5)
+        # two stacked copies under vmap give each copy's own output
+        params, buffers = stack_module_state([explicit, explicit])
+        out = vmap(lambda p, b: functional_call(explicit, (p, b), (x, valid)))(params, buffers)
+    torch.testing.assert_close(out[1], fused(x, valid), atol=1e-5, rtol=1e-5)
+
+
 def test_padded_steps_get_no_gradient_and_are_never_attended():
     m = _model().train()  # dropout on: the mask must hold in training too
     x, valid = _batch([4, 9], 14)

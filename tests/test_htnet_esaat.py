@@ -2,10 +2,7 @@
 seen by every attention layer, LAPE, entropy-based selection, FLOPs, and the diffusion model (eqs. 8-10)."""
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,15 +15,9 @@ BUNDLE = Path(__file__).resolve().parents[1] / "submissions" / "htnet-esaat"
 
 def bundle_module(name: str):
     """Import a module of the bundle the way the runner does (a private package named by code hash)."""
-    from harness.runner.bundle import load_bundle
+    from harness.runner.bundle import import_module, load_bundle
 
-    pkg = load_bundle(BUNDLE).package
-    if pkg not in sys.modules:
-        spec = importlib.util.spec_from_loader(pkg, loader=None, is_package=True)
-        module = importlib.util.module_from_spec(spec)
-        module.__path__ = [str(BUNDLE)]
-        sys.modules[pkg] = module
-    return importlib.import_module(f"{pkg}.{name}")
+    return import_module(load_bundle(BUNDLE), name)
 
 
 def _softmax(a: np.ndarray) -> np.ndarray:

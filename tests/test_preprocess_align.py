@@ -16,6 +16,7 @@ from harness.preprocess.preprocessor import Preprocessor
 from harness.preprocess.regions import ALIGN_POINTS, region_centers
 from harness.preprocess.testing import (face_image, make_clip, similarity_matrix, truth_in_aligned,
                                         warp_forward, rigid_field, write_sample)
+from tests.face_helpers import face_mask
 
 pytestmark = pytest.mark.mediapipe
 
@@ -33,13 +34,6 @@ def base():
 def moved(base):
     return [warp_forward(base, rigid_field(m, (128, 128))) for m in MOVES]
 
-
-def face_mask(landmarks: np.ndarray, size: int) -> np.ndarray:
-    import cv2
-
-    m = np.zeros((size, size), np.uint8)
-    cv2.fillConvexPoly(m, cv2.convexHull(np.round(landmarks[:468]).astype(np.int32)), 1)
-    return m.astype(bool)
 
 
 def test_fit_similarity_recovers_a_known_transform():

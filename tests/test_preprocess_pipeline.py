@@ -12,6 +12,7 @@ from harness.preprocess import AU_REGIONS, FaceConfig, FlowConfig, Preprocessor
 from harness.preprocess.flow import endpoint_error
 from harness.preprocess.regions import region_masks
 from harness.preprocess.testing import make_clip, similarity_matrix, truth_in_aligned
+from tests.face_helpers import face_mask
 
 pytestmark = pytest.mark.mediapipe
 
@@ -36,13 +37,6 @@ def clip(tmp_path_factory):
 def pp(tmp_path_factory):
     return Preprocessor(tmp_path_factory.mktemp("cache"))
 
-
-def face_mask(landmarks, size):
-    import cv2
-
-    m = np.zeros((size, size), np.uint8)
-    cv2.fillConvexPoly(m, cv2.convexHull(np.round(landmarks[:468]).astype(np.int32)), 1)
-    return m.astype(bool)
 
 
 @pytest.mark.parametrize("backend", sorted(BACKENDS))

@@ -20,6 +20,7 @@ from harness.preprocess import FaceConfig, FlowConfig, Preprocessor  # noqa: E40
 from harness.preprocess.errors import NoFaceError  # noqa: E402
 from harness.preprocess.flow import endpoint_error  # noqa: E402
 from harness.preprocess.testing import rigid_field, truth_in_aligned  # noqa: E402
+from tests.face_helpers import face_mask  # noqa: E402
 
 pytestmark = [pytest.mark.slow, pytest.mark.mediapipe]
 
@@ -70,13 +71,6 @@ def cases(corpus):
 def pp(tmp_path_factory):
     return Preprocessor(tmp_path_factory.mktemp("truth-cache"))
 
-
-def face_mask(landmarks, size):
-    import cv2
-
-    m = np.zeros((size, size), np.uint8)
-    cv2.fillConvexPoly(m, cv2.convexHull(np.round(landmarks[:468]).astype(np.int32)), 1)
-    return m.astype(bool)
 
 
 def test_landmark_detection_rate_on_the_corpus(cases, pp):

@@ -22,16 +22,6 @@ SHIPPED = ["casme3-3class", "casme3-7class", "ccac2024-dfme", "megc2019-composit
 
 
 @pytest.fixture(scope="module")
-def official_root(tmp_path_factory) -> Path:
-    return F.write_official_root(tmp_path_factory.mktemp("official"))
-
-
-@pytest.fixture(scope="module")
-def small_root(tmp_path_factory) -> Path:
-    return F.write_small_root(tmp_path_factory.mktemp("small"))
-
-
-@pytest.fixture(scope="module")
 def official_tasks(official_root):
     return {name: build_task(get_protocol(name), official_root, check_frames=False) for name in SHIPPED}
 

@@ -153,17 +153,22 @@ def resolve_bundle(ref: str) -> Path:
     raise BadInput(f"{ref} is neither a bundle folder nor a shipped bundle: " + suggest(ref, list(shipped), "bundle"))
 
 
-def instantiate(bundle: Bundle, config: dict[str, Any]):
-    """Import the bundle's entry point as a private package and build the submission from `config`."""
+def import_module(bundle: Bundle, name: str):
+    """Import the bundle's module `name` as part of its private package (tests and benchmarks use this too)."""
     pkg = bundle.package
     if pkg not in sys.modules:
         spec = importlib.util.spec_from_loader(pkg, loader=None, is_package=True)
-        module = importlib.util.module_from_spec(spec)
-        module.__path__ = [str(bundle.path)]
-        sys.modules[pkg] = module
+        package = importlib.util.module_from_spec(spec)
+        package.__path__ = [str(bundle.path)]
+        sys.modules[pkg] = package
+    return importlib.import_module(f"{pkg}.{name}")
+
+
+def instantiate(bundle: Bundle, config: dict[str, Any]):
+    """Import the bundle's entry point as a private package and build the submission from `config`."""
     mod_name, attr = bundle.entry_point.split(":")
     try:
-        module = importlib.import_module(f"{pkg}.{mod_name}")
+        module = import_module(bundle, mod_name)
     except Exception as exc:
         raise BadInput(f"bundle {bundle.name}: importing {mod_name!r} failed: {type(exc).__name__}: {exc}") from exc
     factory = getattr(module, attr, None)

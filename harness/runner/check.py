@@ -132,8 +132,14 @@ def render_results(results: list[CheckResult]) -> str:
     for r in results:
         e = r.expectation
         where = e.protocol + (f" {e.phase}" if e.phase else "")
-        expected = "; ".join(f"{m} " + " ".join(f"{k} {v:.3f}" for k, v in b.items()) for m, b in e.bounds.items())
+        expected = "; ".join(_bounds_text(m, b) for m, b in e.bounds.items())
         got = "error" if r.metrics is None else " ".join(f"{m} {r.metrics[m]:.3f}" for m in e.bounds)
         status = "ok" if r.ok else "REGRESSED: " + (r.error or "; ".join(r.failures))
         rows.append([e.bundle, where, expected, got, f"±{e.tolerance}", status + (" (reused)" if r.reused else "")])
     return tabulate(rows, headers=["bundle", "protocol", "expected", "got", "tol", "status"], disable_numparse=True)
+
+
+def _bounds_text(metric: str, bounds: dict[str, float]) -> str:
+    if bounds.get("min") is not None and bounds.get("min") == bounds.get("max"):
+        return f"{metric} {bounds['min']:.3f}"
+    return f"{metric} " + " ".join(f"{k} {v:.3f}" for k, v in bounds.items())

@@ -91,8 +91,9 @@ def _run_jobs(jobs: list, workers: int, progress: bool, total: int) -> None:
 
     from harness.synth.render import render_subject
 
-    extra = {} if progress else {"disable": True}  # when shown, TQDM_DISABLE in the environment still applies
-    bar = tqdm(total=total, unit="frame", desc="synth", file=sys.stderr, smoothing=0.1, **extra)
+    # disable=None: tqdm shows the bar only on a terminal, so logs and CI output stay clean.
+    bar = tqdm(total=total, unit="frame", desc="synth", file=sys.stderr, smoothing=0.1,
+               disable=None if progress else True)
     try:
         if workers <= 1 or len(jobs) <= 1:
             for job in jobs:

@@ -66,14 +66,22 @@ class Attention(nn.Module):
         self.to_qkv = nn.Linear(dim, 3 * inner, bias=False)
         self.to_out = nn.Sequential(nn.Linear(inner, dim), nn.Dropout(dropout))
         self.dropout = dropout
+        # Softmax(QK^T/sqrt(d))V written out: the same function as the fused kernel, but torch.func.vmap has a
+        # batching rule for each of its ops and none for the fused CPU kernel (fold-batched training sets this).
+        self.explicit = False
 
     def forward(self, x: torch.Tensor, key_mask: torch.Tensor) -> torch.Tensor:
         b, n, _ = x.shape
         q, k, v = self.to_qkv(self.norm(x)).chunk(3, dim=-1)
         q, k, v = (t.view(b, n, self.heads, -1).transpose(1, 2) for t in (q, k, v))
         # key_mask (B, N) True = may be attended; broadcast over heads and queries
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=key_mask[:, None, None, :],
-                                             dropout_p=self.dropout if self.training else 0.0)
+        mask = key_mask[:, None, None, :]
+        p_drop = self.dropout if self.training else 0.0
+        if self.explicit:
+            attn = (q @ k.transpose(-2, -1) * q.shape[-1] ** -0.5).masked_fill(~mask, float("-inf")).softmax(-1)
+            out = F.dropout(attn, p_drop, self.training) @ v
+        else:
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p_drop)
         return self.to_out(out.transpose(1, 2).reshape(b, n, -1))
 
 
@@ -152,3 +160,10 @@ class FullSequenceTransformer(nn.Module):
 
     def forward(self, x: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
         return self.head(self.encode(x, valid)["feature"])
+
+    def use_explicit_attention(self) -> "FullSequenceTransformer":
+        """Attention as explicit matrix products (for torch.func.vmap: fold-batched training)."""
+        for module in self.modules():
+            if isinstance(module, Attention):
+                module.explicit = True
+        return self

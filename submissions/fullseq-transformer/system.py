@@ -139,7 +139,7 @@ class FullSeqTransformer:
 
         def make_model():
             return FullSequenceTransformer(n_regions=r, n_classes=len(context.classes), max_len=steps,
-                                           **self.model_cfg)
+                                           **self.model_cfg).use_explicit_attention()
 
         def init_seed(fold: str) -> int:  # = Context.rng(stream=7) of that fold, as fit() draws it
             return int(np.random.default_rng([context.seed, zlib.crc32(fold.encode()), 7]).integers(2 ** 31))

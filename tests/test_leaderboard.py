@@ -85,6 +85,20 @@ def test_keep_best_versus_latest(out):
     assert _measured((out / "ccac2024-dfme-test_B.md").read_text()) == []
 
 
+def test_provenance_files_are_exactly_those_the_boards_cite(out):
+    with open_store() as s:
+        _add(s, "casme3-7class", None, "team", "sys", (0.3, 0.3, 0.3))
+        write_boards(store=s, out_dir=out)
+        first = {p.name for p in (out / "provenance").iterdir()}
+        _add(s, "casme3-7class", None, "team", "sys", (0.4, 0.4, 0.4))  # keep: latest supersedes the first
+        write_boards("casme3-7class", store=s, out_dir=out)  # one protocol: other boards' files are not judged
+        assert first < {p.name for p in (out / "provenance").iterdir()}
+        write_boards(store=s, out_dir=out)
+    files = {p.name for p in (out / "provenance").iterdir()}
+    cited = set(re.findall(r"provenance/([^)]+\.json)", (out / "casme3-7class.md").read_text()))
+    assert files == cited and len(files) == 1 and not files & first
+
+
 def test_boards_for_every_protocol_and_phase(out, capsys):
     assert main(["leaderboard", "--out", str(out)]) == 0
     names = sorted(p.name for p in out.iterdir())

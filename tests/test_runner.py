@@ -269,6 +269,20 @@ def test_run_all_runs_every_chosen_bundle_and_writes_boards(corpus, harness_home
         assert "sanity-majority" in text and "sanity-stratified" in text
 
 
+def test_ray_tasks_ask_for_a_gpu_on_cuda_and_ray_flags_need_ray():
+    from harness.errors import BadInput
+    from harness.runner.run import executor_options_for
+
+    assert executor_options_for("ray", "cuda", None) == {"gpus_per_fold": 1.0}
+    assert executor_options_for("ray", "cuda", {"gpus_per_fold": 0.25}) == {"gpus_per_fold": 0.25}
+    assert executor_options_for("ray", "cpu", {"address": "auto"}) == {"address": "auto"}
+    assert executor_options_for("local", "cuda", None) == {}
+    with pytest.raises(BadInput, match="--ray-address applies to --executor ray only"):
+        executor_options_for("local", "cpu", {"address": "auto"})
+    with pytest.raises(BadInput, match="--gpus-per-fold"):
+        executor_options_for("serial", "cuda", {"gpus_per_fold": 1.0})
+
+
 @pytest.mark.slow
 def test_local_and_ray_executors_give_the_same_scores_as_serial(corpus, tmp_path, monkeypatch):
     pytest.importorskip("ray")

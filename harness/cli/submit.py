@@ -44,6 +44,8 @@ def parse_overrides(items: tuple[str, ...]) -> dict:
 @click.option("--executor", default="serial", show_default=True, help="serial, local or ray.")
 @click.option("--workers", type=int, default=None, help="Fold processes at once (local/ray).")
 @click.option("--ray-address", default=None, help="Address of an existing Ray cluster (executor ray).")
+@click.option("--gpus-per-fold", type=click.FloatRange(min=0, max=64), default=None,
+              help="GPUs each Ray task asks for (default 1 on CUDA, 0 on CPU; 0.25 packs four folds on a GPU).")
 @data_root_option
 @click.option("--resume", is_flag=True, help="Finish an interrupted run (re-running the same command also does).")
 @click.option("--rerun", is_flag=True, help="Evaluate again even if an identical run is already scored.")
@@ -56,7 +58,7 @@ def parse_overrides(items: tuple[str, ...]) -> dict:
 @json_option
 def submit(bundle: str, protocol: str, phase: str | None, team: str | None, seeds: str, profile: str | None,
            overrides: tuple[str, ...], device: str, executor: str, workers: int | None, ray_address: str | None,
-           data_root: str | None, resume: bool, rerun: bool, host: bool, fold_batched: bool, no_sandbox: bool,
+           gpus_per_fold: float | None, data_root: str | None, resume: bool, rerun: bool, host: bool, fold_batched: bool, no_sandbox: bool,
            quiet: bool, as_json: bool) -> None:
     """Train and evaluate BUNDLE (a folder with bundle.yaml, or a shipped bundle's name) under a protocol.
 
@@ -66,7 +68,9 @@ def submit(bundle: str, protocol: str, phase: str | None, team: str | None, seed
     from harness.runner.run import submit as run_submit
     from harness.scoring.report import render_report
 
-    options = {"address": ray_address} if ray_address else {}
+    options: dict = {"address": ray_address} if ray_address else {}
+    if gpus_per_fold is not None:
+        options["gpus_per_fold"] = gpus_per_fold
     outcome = run_submit(bundle, protocol, phase, team=team, seeds=parse_seeds(seeds), profile=profile,
                          device=device, data_root=data_root, executor=executor, workers=workers,
                          quiet=quiet or as_json, resume=resume, rerun=rerun, host=host,

@@ -130,7 +130,11 @@ def _provenance_name(row: dict) -> str:
 
 
 def write_boards(protocol: str | None = None, store=None, out_dir: Path | None = None) -> list[Path]:
-    """Render and write the boards of one protocol (or all), each file atomically; returns the files written."""
+    """Render and write the boards of one protocol (or all), each file atomically; returns the files written.
+
+    Writing all boards also removes provenance files that no board links to any more (results superseded by a
+    newer run of the same system), so that the folder holds exactly what the boards cite.
+    """
     from harness.protocols import get_protocol, protocol_names
     from harness.store.db import open_store
 
@@ -138,6 +142,7 @@ def write_boards(protocol: str | None = None, store=None, out_dir: Path | None =
     own = store is None
     store = store or open_store()
     written = []
+    cited: set[str] = set()
     try:
         for name in [protocol] if protocol else protocol_names():
             proto = get_protocol(name)
@@ -151,12 +156,17 @@ def write_boards(protocol: str | None = None, store=None, out_dir: Path | None =
                             "created_at": r["created_at"], "scores": r["report"], "provenance": r["provenance"]}
                     _write_if_changed(out / "provenance" / fname, json.dumps(prov, indent=2, default=str) + "\n")
                     links[r["id"]] = f"provenance/{fname}"
+                    cited.add(fname)
                 text = render_board(proto, phase, rows, published_rows(proto.name, phase), links)
                 path = out / f"{board_filename(proto.name, phase)}.md"
                 _write_if_changed(path, text)
                 written.append(path)
                 if rows:
                     written.append(_write_figure(out / f"{board_filename(proto.name, phase)}.png", proto, phase, rows))
+        if protocol is None:
+            for stale in (out / "provenance").glob("*.json"):
+                if stale.name not in cited:
+                    stale.unlink()
     finally:
         if own:
             store.close()

@@ -52,6 +52,19 @@ def resolve_device(requested: str, neural: bool) -> str:
     return "cpu"
 
 
+def executor_options_for(executor: str, device: str, options: dict[str, Any] | None) -> dict[str, Any]:
+    """Options for the executor: on CUDA, each Ray task asks for one GPU unless the caller said otherwise
+    (Ray then gives the task its own CUDA_VISIBLE_DEVICES; a task that asks for none sees no GPU)."""
+    options = dict(options or {})
+    flags = {"address": "--ray-address", "gpus_per_fold": "--gpus-per-fold"}
+    misplaced = [flags[k] for k in flags if k in options and executor != "ray"]
+    if misplaced:
+        raise BadInput(f"{', '.join(misplaced)} applies to --executor ray only (this run uses {executor})")
+    if executor == "ray" and device == "cuda":
+        options.setdefault("gpus_per_fold", 1.0)
+    return options
+
+
 def run_identity(**parts: Any) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -137,7 +150,7 @@ def submit(bundle_ref: str | Path, protocol: str, phase: str | None = None, team
                 protocol=proto.name, protocol_version=proto.version, phase=phase, team=team, system=bundle.name,
                 kind=bundle.kind, source="bundle", identity=identity, seeds=seeds, profile=profile,
                 provenance=provenance, limits=limits, host=host)
-        ex = make_executor(executor, workers, **(executor_options or {}))
+        ex = make_executor(executor, workers, **executor_options_for(executor, dev, executor_options))
         run_dir = None
         try:
             from harness.runner.staging import new_run_dir, stage_table

@@ -58,8 +58,8 @@ def parse_overrides(items: tuple[str, ...]) -> dict:
 @json_option
 def submit(bundle: str, protocol: str, phase: str | None, team: str | None, seeds: str, profile: str | None,
            overrides: tuple[str, ...], device: str, executor: str, workers: int | None, ray_address: str | None,
-           gpus_per_fold: float | None, data_root: str | None, resume: bool, rerun: bool, host: bool, fold_batched: bool, no_sandbox: bool,
-           quiet: bool, as_json: bool) -> None:
+           gpus_per_fold: float | None, data_root: str | None, resume: bool, rerun: bool, host: bool,
+           fold_batched: bool, no_sandbox: bool, quiet: bool, as_json: bool) -> None:
     """Train and evaluate BUNDLE (a folder with bundle.yaml, or a shipped bundle's name) under a protocol.
 
     LOSO protocols fit one model per held-out subject; phase protocols fit on the training split and predict the

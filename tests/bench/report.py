@@ -21,7 +21,8 @@ def table(run: Path) -> str:
     data = json.loads(run.read_text())
     groups: dict[str, list[tuple[str, float]]] = defaultdict(list)
     for b in data["benchmarks"]:
-        groups[b["group"] or b["name"]].append((b["name"].split("[", 1)[-1].rstrip("]"), b["stats"]["median"]))
+        case = b["name"].split("[", 1)[-1].rstrip("]").removeprefix("test_").removeprefix("bench_")
+        groups[b["group"] or b["name"]].append((case, b["stats"]["median"]))
     lines = ["| benchmark | case | median | vs fastest |", "|---|---|---|---|"]
     for group in sorted(groups):
         best = min(m for _, m in groups[group])

@@ -2,6 +2,7 @@
 all-or-nothing writes, and a SIGKILL in the middle of a large write transaction."""
 from __future__ import annotations
 
+import json
 import signal
 import sqlite3
 from pathlib import Path
@@ -104,6 +105,41 @@ def test_running_submissions_count(store):
         _create(store)
     with pytest.raises(LimitReached):
         _record(store)
+
+
+def test_abandoning_a_killed_run_frees_its_slot_and_its_scores_are_then_refused(store):
+    stuck = [_create(store) for _ in range(3)]  # three runs killed with -9: all `running`, all slots taken
+    with pytest.raises(LimitReached):
+        _create(store)
+    sub = store.abandon_submission(stuck[0], "killed")
+    assert sub.status == "failed" and sub.error == "abandoned: killed"
+    fresh = _create(store)  # the slot is free again
+    with pytest.raises(db.SubmissionNotRunning, match="not recorded"):
+        store.record_scores(stuck[0], _report())  # the abandoned run woke up: it must not take the slot back
+    assert store.scores(stuck[0]) is None and store.get_submission(stuck[0]).status == "failed"
+    with pytest.raises(BadInput, match="only a running one"):
+        store.abandon_submission(stuck[0], "again")
+    with pytest.raises(LimitReached):  # resuming it needs a free slot like any new submission
+        store.reopen_submission(stuck[0], LIMIT_B)
+    store.record_scores(fresh, _report())
+    assert store.get_submission(fresh).status == "scored"
+
+
+def test_submissions_cli_lists_and_abandons(harness_home, capsys):
+    with open_store() as s:
+        sid = _create(s)
+        done = _record(s, phase="test_A", limits=LIMIT_A, uf1=0.25)
+    assert main(["submissions", "list", "--status", "running", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["id"] for r in rows] == [sid] and rows[0]["phase"] == "test_B"
+    assert main(["submissions", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "0.2500" in out and "running" in out and "scored" in out
+    assert main(["submissions", "abandon", str(sid)]) == 0
+    assert "no longer counts" in capsys.readouterr().out
+    assert main(["submissions", "abandon", str(done)]) == 2
+    assert "only a running one can be abandoned" in capsys.readouterr().err
+    assert main(["submissions", "abandon", "999"]) == 2
 
 
 def test_reopen_failed_when_a_slot_is_free(store):

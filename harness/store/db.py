@@ -18,7 +18,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from harness.errors import BadInput, LimitReached
+from harness.errors import EXIT_CHECK_FAILED, BadInput, HarnessError, LimitReached
+
+
+class SubmissionNotRunning(HarnessError):
+    """Scores arrived for a submission that is no longer running. Exit 1: the run failed, nothing was recorded."""
+
+    exit_code = EXIT_CHECK_FAILED
+
 
 SCHEMA_VERSION = 1
 
@@ -227,10 +234,25 @@ class Store:
 
     def fail_submission(self, submission_id: int, error: str) -> None:
         with self.transaction():
-            self.conn.execute("UPDATE submissions SET status='failed', error=?, finished_at=? WHERE id=?",
-                              (error[-4000:], utcnow(), submission_id))
-            self.conn.execute("UPDATE runs SET status='failed', finished_at=? WHERE submission_id=? "
-                              "AND status='running'", (utcnow(), submission_id))
+            self._mark_failed(submission_id, error)
+
+    def abandon_submission(self, submission_id: int, reason: str) -> SubmissionRow:
+        """Mark a submission that a killed run left `running` as failed, which frees its phase slot (failed
+        submissions do not count). Its committed folds stay: the same command reopens and finishes it (the
+        limits are checked again then). A run still working on it will not record its scores."""
+        with self.transaction():
+            sub = self.get_submission(submission_id)
+            if sub.status != "running":
+                raise BadInput(f"submission {submission_id} is {sub.status}; only a running one can be abandoned")
+            self._mark_failed(submission_id, f"abandoned: {reason}")
+        return self.get_submission(submission_id)
+
+    def _mark_failed(self, submission_id: int, error: str) -> None:
+        now = utcnow()
+        self.conn.execute("UPDATE submissions SET status='failed', error=?, finished_at=? WHERE id=?",
+                          (error[-4000:], now, submission_id))
+        self.conn.execute("UPDATE runs SET status='failed', finished_at=? WHERE submission_id=? AND status='running'",
+                          (now, submission_id))
 
     def reopen_submission(self, submission_id: int, limits=None) -> None:
         """Resume a failed submission (same identity): it takes a slot again, so the limits are re-checked."""
@@ -303,8 +325,14 @@ class Store:
 
     # ----- scores ------------------------------------------------------------------------------------------
     def record_scores(self, submission_id: int, report: dict[str, Any], provenance: dict | None = None) -> None:
-        """Store a submission's pooled scores and mark it scored, in one transaction."""
+        """Store a submission's pooled scores and mark it scored, in one transaction.
+
+        Only a running submission is scored: one abandoned while it ran stays failed (it freed its slot)."""
         with self.transaction():
+            status = self.get_submission(submission_id).status
+            if status != "running":
+                raise SubmissionNotRunning(f"submission {submission_id} became {status} while it ran (abandoned?); "
+                                           "its scores were not recorded. Run the same command again to finish it")
             self._insert_scores(submission_id, report)
             if provenance is not None:
                 self.conn.execute("UPDATE submissions SET provenance=? WHERE id=?",

@@ -1,0 +1,62 @@
+"""`harness submissions list|abandon`: what the results store holds, and freeing the slot of a killed run."""
+from __future__ import annotations
+
+import click
+
+from harness.cli.options import echo_json, json_option, phase_option
+
+STATUSES = ("running", "scored", "failed")
+
+
+@click.group()
+def submissions() -> None:
+    """List the submissions in the results store, or abandon one that a killed run left running."""
+
+
+@submissions.command("list")
+@click.option("--protocol", "-p", default=None, help="Only this protocol.")
+@phase_option
+@click.option("--team", default=None, help="Only this team.")
+@click.option("--status", type=click.Choice(STATUSES), default=None, help="Only submissions in this state.")
+@json_option
+def list_submissions(protocol: str | None, phase: str | None, team: str | None, status: str | None,
+                     as_json: bool) -> None:
+    """One line per submission: id, status, board, team, system, created, UF1, error."""
+    from tabulate import tabulate
+
+    from harness.store.db import open_store
+
+    with open_store() as store:
+        subs = [s for s in store.submissions(protocol, phase, status) if team is None or s.team == team]
+        uf1 = {s.id: (store.scores(s.id) or {}).get("metrics", {}).get("uf1", {}).get("value") for s in subs}
+    rows = [{"id": s.id, "status": s.status, "protocol": s.protocol, "phase": s.phase or None, "team": s.team,
+             "system": s.system, "host": s.host, "created_at": s.created_at, "uf1": uf1[s.id], "error": s.error}
+            for s in subs]
+    if as_json:
+        echo_json(rows)
+        return
+    if not rows:
+        click.echo("no submissions match")
+        return
+    click.echo(tabulate([[r["id"], r["status"], r["protocol"] + (f" {r['phase']}" if r["phase"] else ""), r["team"],
+                          r["system"], r["created_at"][:19], "" if r["uf1"] is None else f"{r['uf1']:.4f}",
+                          (r["error"] or "")[:60]] for r in rows],
+                        headers=["id", "status", "board", "team", "system", "created (UTC)", "UF1", "error"],
+                        disable_numparse=True))
+
+
+@submissions.command("abandon")
+@click.argument("submission_id", type=int)
+@click.option("--reason", default="abandoned by the user", show_default=True, help="Stored as the error.")
+def abandon(submission_id: int, reason: str) -> None:
+    """Mark SUBMISSION_ID (left `running` by a killed run) failed, so that it no longer takes a phase slot.
+
+    Its committed folds are kept: running the same `harness submit` command again reopens and finishes it.
+    """
+    from harness.store.db import open_store
+
+    with open_store() as store:
+        sub = store.abandon_submission(submission_id, reason)
+    board = sub.protocol + (f" {sub.phase}" if sub.phase else "")
+    click.echo(f"submission {sub.id} ({sub.team} / {sub.system}, {board}) is now failed: it no longer counts "
+               "towards the phase limits")

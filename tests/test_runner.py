@@ -215,12 +215,15 @@ def test_check_passes_on_expectations_and_fails_on_a_broken_bundle(corpus, tmp_p
     good.write_text(f"version: 1\nprofile: quick\nseeds: [0]\ndata_root: {corpus}\ntolerance: 0.001\nchecks:\n"
                     "  - {bundle: sanity-majority, protocol: casme3-3class, expect: {uf1: {min: 0.25, max: 0.25}}}\n")
     assert main(["check", "-e", str(good), "--executor", "serial"]) == 0
-    assert "all 1 check(s) passed" in capsys.readouterr().out
+    out = capsys.readouterr()
+    assert "all 1 check(s) passed" in out.out
+    assert "check 1/1: sanity-majority on casme3-3class: ok" in out.err  # progress for CI logs
     bad = tmp_path / "bad.yaml"
     bad.write_text(f"version: 1\nseeds: [0]\ndata_root: {corpus}\nchecks:\n"
                    f"  - {{bundle: {BUNDLES / 'broken'}, protocol: casme3-3class, expect: {{uar: {{min: 0.5}}}}}}\n")
     assert main(["check", "-e", str(bad), "--executor", "serial"]) == 1
-    assert "REGRESSED" in capsys.readouterr().out
+    out = capsys.readouterr()
+    assert "REGRESSED" in out.out and "check 1/1: " in out.err and "REGRESSED" in out.err
 
 
 def test_test_view_carries_no_labels_and_hides_keyframes_when_told(corpus):

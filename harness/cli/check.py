@@ -26,12 +26,18 @@ def check(expectations: str | None, bundles: tuple[str, ...], data_root: str | N
     from harness.cli.runall import ensure_default_corpus
     from harness.errors import CheckFailed
     from harness.paths import builtin_dir
-    from harness.runner.check import load_expectations, render_results, run_checks
+    from harness.runner.check import load_expectations, render_results, run_checks, status_text
 
     spec = load_expectations(Path(expectations) if expectations else builtin_dir("expectations.yaml"))
     if not (data_root or spec.data_root):
         ensure_default_corpus(quiet=quiet or as_json)
-    results = run_checks(spec, data_root, bundles, executor, workers, quiet=quiet or as_json)
+    def progress(i: int, n: int, r) -> None:  # one line per check on stderr, so that a CI log shows progress
+        e = r.expectation
+        click.echo(f"check {i}/{n}: {e.bundle} on {e.protocol}{' ' + e.phase if e.phase else ''}: {status_text(r)}",
+                   err=True)
+
+    results = run_checks(spec, data_root, bundles, executor, workers, quiet=quiet or as_json,
+                         on_result=None if quiet or as_json else progress)
     if as_json:
         echo_json([{"bundle": r.expectation.bundle, "protocol": r.expectation.protocol, "phase": r.expectation.phase,
                     "metrics": r.metrics, "ok": r.ok, "failures": r.failures, "error": r.error} for r in results])

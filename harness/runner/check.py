@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from harness.errors import BadInput, HarnessError, Problem, ValidationFailed
 
@@ -104,25 +104,32 @@ def evaluate(exp: Expectation, metrics: dict[str, float]) -> list[str]:
 
 
 def run_checks(spec: Expectations, data_root: str | None = None, only: tuple[str, ...] = (),
-               executor: str = "serial", workers: int | None = None, quiet: bool = True) -> list[CheckResult]:
+               executor: str = "serial", workers: int | None = None, quiet: bool = True,
+               on_result: Callable[[int, int, CheckResult], None] | None = None) -> list[CheckResult]:
+    """Run (or reuse) every selected check; `on_result(i, n, result)` hears of each as it ends (CI logs)."""
+    selected = [exp for exp in spec.checks if not only or exp.bundle in only]
+    results = []
+    for i, exp in enumerate(selected, 1):
+        results.append(_run_one(exp, spec, data_root, executor, workers, quiet))
+        if on_result is not None:
+            on_result(i, len(selected), results[-1])
+    return results
+
+
+def _run_one(exp: Expectation, spec: Expectations, data_root: str | None, executor: str, workers: int | None,
+             quiet: bool) -> CheckResult:
     from harness.runner.run import submit
 
-    results = []
-    for exp in spec.checks:
-        if only and exp.bundle not in only:
-            continue
-        try:
-            out = submit(exp.bundle, exp.protocol, exp.phase, seeds=spec.seeds, profile=spec.profile,
-                         data_root=data_root or spec.data_root, executor=executor, workers=workers, quiet=quiet,
-                         host=True, regenerate_board=False, device="cpu")
-        except BadInput:
-            raise  # a wrong expectations entry or data root is bad input (exit 2), not a regression
-        except HarnessError as exc:
-            results.append(CheckResult(exp, None, [], error=str(exc).splitlines()[0]))
-            continue
-        metrics = {m: out.report["metrics"][m]["value"] for m in METRICS}
-        results.append(CheckResult(exp, metrics, evaluate(exp, metrics), reused=out.status == "reused"))
-    return results
+    try:
+        out = submit(exp.bundle, exp.protocol, exp.phase, seeds=spec.seeds, profile=spec.profile,
+                     data_root=data_root or spec.data_root, executor=executor, workers=workers, quiet=quiet,
+                     host=True, regenerate_board=False, device="cpu")
+    except BadInput:
+        raise  # a wrong expectations entry or data root is bad input (exit 2), not a regression
+    except HarnessError as exc:
+        return CheckResult(exp, None, [], error=str(exc).splitlines()[0])
+    metrics = {m: out.report["metrics"][m]["value"] for m in METRICS}
+    return CheckResult(exp, metrics, evaluate(exp, metrics), reused=out.status == "reused")
 
 
 def render_results(results: list[CheckResult]) -> str:
@@ -134,8 +141,7 @@ def render_results(results: list[CheckResult]) -> str:
         where = e.protocol + (f" {e.phase}" if e.phase else "")
         expected = "; ".join(_bounds_text(m, b) for m, b in e.bounds.items())
         got = "error" if r.metrics is None else " ".join(f"{m} {r.metrics[m]:.3f}" for m in e.bounds)
-        status = "ok" if r.ok else "REGRESSED: " + (r.error or "; ".join(r.failures))
-        rows.append([e.bundle, where, expected, got, f"±{e.tolerance}", status + (" (reused)" if r.reused else "")])
+        rows.append([e.bundle, where, expected, got, f"±{e.tolerance}", status_text(r)])
     return tabulate(rows, headers=["bundle", "protocol", "expected", "got", "tol", "status"], disable_numparse=True)
 
 
@@ -143,3 +149,8 @@ def _bounds_text(metric: str, bounds: dict[str, float]) -> str:
     if bounds.get("min") is not None and bounds.get("min") == bounds.get("max"):
         return f"{metric} {bounds['min']:.3f}"
     return f"{metric} " + " ".join(f"{k} {v:.3f}" for k, v in bounds.items())
+
+
+def status_text(r: CheckResult) -> str:
+    status = "ok" if r.ok else "REGRESSED: " + (r.error or "; ".join(r.failures))
+    return status + (" (reused)" if r.reused else "")

@@ -42,13 +42,20 @@ def resolve_data_root(data_root: str | os.PathLike | None) -> Path:
     return root
 
 
-def leaderboard_dir() -> Path:
-    """Where boards are written: HARNESS_LEADERBOARD_DIR, else the checkout's leaderboard/ folder, else home."""
+def leaderboard_dir(store: Path | None = None) -> Path:
+    """Where boards rendered from `store` (default: the store in use) are written.
+
+    HARNESS_LEADERBOARD_DIR if set; else the checkout's committed leaderboard/ folder, but only for the checkout's
+    own store (<checkout>/.harness, which `python3 dev.py` uses); else HARNESS_HOME/leaderboard. Boards mirror one
+    store, so a run against another store (a scratch HARNESS_HOME, a participant's home) never overwrites the
+    committed boards.
+    """
     env = os.environ.get("HARNESS_LEADERBOARD_DIR")
     if env:
         return Path(env)
     repo = REPO_ROOT / "leaderboard"
-    return repo if repo.is_dir() and os.access(repo, os.W_OK) else harness_home() / "leaderboard"
+    own_store = Path(store or store_path()).resolve().is_relative_to((REPO_ROOT / ".harness").resolve())
+    return repo if own_store and repo.is_dir() and os.access(repo, os.W_OK) else harness_home() / "leaderboard"
 
 
 def builtin_dir(name: str) -> Path:

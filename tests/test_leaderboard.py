@@ -99,6 +99,19 @@ def test_provenance_files_are_exactly_those_the_boards_cite(out):
     assert files == cited and len(files) == 1 and not files & first
 
 
+def test_committed_boards_mirror_only_the_checkouts_own_store(monkeypatch, harness_home):
+    from harness.paths import REPO_ROOT
+
+    monkeypatch.delenv("HARNESS_LEADERBOARD_DIR")
+    assert leaderboard_dir() == harness_home / "leaderboard"  # a scratch home never touches leaderboard/
+    assert leaderboard_dir(REPO_ROOT / ".harness" / "results.sqlite") == REPO_ROOT / "leaderboard"
+    monkeypatch.setenv("HARNESS_HOME", str(REPO_ROOT / ".harness"))
+    assert leaderboard_dir() == REPO_ROOT / "leaderboard"
+    assert leaderboard_dir(harness_home / "ablations.sqlite") == REPO_ROOT / ".harness" / "leaderboard"
+    monkeypatch.setenv("HARNESS_LEADERBOARD_DIR", str(harness_home / "elsewhere"))
+    assert leaderboard_dir() == harness_home / "elsewhere"
+
+
 def test_boards_for_every_protocol_and_phase(out, capsys):
     assert main(["leaderboard", "--out", str(out)]) == 0
     names = sorted(p.name for p in out.iterdir())

@@ -7,7 +7,8 @@ import click
 @click.command()
 @click.option("--protocol", "-p", default=None, help="Only this protocol's boards (default: all).")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
-              help="Folder for the boards (default: the checkout's leaderboard/, or HARNESS_LEADERBOARD_DIR).")
+              help="Folder for the boards (default: HARNESS_LEADERBOARD_DIR; else the checkout's leaderboard/ for the "
+                   "checkout's own store, <checkout>/.harness; else HARNESS_HOME/leaderboard).")
 def leaderboard(protocol: str | None, out: str | None) -> None:
     """Render leaderboard/<protocol>[-<phase>].md (+ .png) from the results store."""
     from pathlib import Path

@@ -138,9 +138,9 @@ def write_boards(protocol: str | None = None, store=None, out_dir: Path | None =
     from harness.protocols import get_protocol, protocol_names
     from harness.store.db import open_store
 
-    out = Path(out_dir or leaderboard_dir())
     own = store is None
     store = store or open_store()
+    out = Path(out_dir or leaderboard_dir(store.path))
     written = []
     cited: set[str] = set()
     try:

@@ -31,6 +31,7 @@ def check(expectations: str | None, bundles: tuple[str, ...], data_root: str | N
     spec = load_expectations(Path(expectations) if expectations else builtin_dir("expectations.yaml"))
     if not (data_root or spec.data_root):
         ensure_default_corpus(quiet=quiet or as_json)
+
     def progress(i: int, n: int, r) -> None:  # one line per check on stderr, so that a CI log shows progress
         e = r.expectation
         click.echo(f"check {i}/{n}: {e.bundle} on {e.protocol}{' ' + e.phase if e.phase else ''}: {status_text(r)}",

@@ -52,17 +52,18 @@ def _toy_mlp(signal, rng, k: int):
 
 def _fullseq(signal, rng, k: int):
     """System 1's quick-profile transformer on (16 steps x 17 regions x 2) sequences of varying length."""
-    from .test_bench_training import bundle_module
+    from .test_bench_training import bundle_module, fullseq_factory
 
-    model_mod, config = bundle_module("submissions/fullseq-transformer", "model")
+    _, config = bundle_module("submissions/fullseq-transformer", "model")
     steps, regions = config["max_len"], 17
     x = rng.normal(scale=0.1, size=(len(signal), steps, regions, 2)).astype(np.float32)
     x[:, :, 0, :] += signal[:, None, :]
     valid = np.arange(steps)[None, :] < rng.integers(4, steps + 1, size=len(signal))[:, None]
-    keys = ("dim", "depth", "heads", "dim_head", "mlp_dim", "region_attention", "readout")
+
+    build = fullseq_factory(k, steps)
+
     def make(batched: bool = False):  # as the system builds it: explicit attention under vmap
-        model = model_mod.FullSequenceTransformer(n_regions=regions, n_classes=k, max_len=steps,
-                                                  **{key: config[key] for key in keys})
+        model = build()
         return model.use_explicit_attention() if batched else model
 
     return make, [x * valid[..., None, None], valid]

@@ -29,6 +29,17 @@ def bundle_module(where: str, module: str):
     return import_module(bundle, module), bundle.resolve_config("quick")[1]
 
 
+def fullseq_factory(n_classes: int, steps: int):
+    """A builder of System 1's network at the quick profile, with the model settings the system itself resolves
+    (the bundle is loaded once, outside anything timed)."""
+    system, config = bundle_module("submissions/fullseq-transformer", "system")
+    model_mod, _ = bundle_module("submissions/fullseq-transformer", "model")
+    features, _ = bundle_module("submissions/fullseq-transformer", "features")
+    model_cfg = system.FullSeqTransformer(**config).model_cfg
+    return lambda: model_mod.FullSequenceTransformer(n_regions=features.n_regions(), n_classes=n_classes,
+                                                     max_len=steps, **model_cfg)
+
+
 def training_step(model, inputs, labels, extra_loss=None):
     """A closure doing one optimiser step, as harness.nn.training.fit does per batch."""
     import torch
@@ -128,14 +139,11 @@ def test_htnet_step(benchmark, attention):
 def test_fullseq_step(benchmark, mode):
     import torch
 
-    model_mod, config = bundle_module("submissions/fullseq-transformer", "model")
-    features, _ = bundle_module("submissions/fullseq-transformer", "features")
+    _, config = bundle_module("submissions/fullseq-transformer", "model")
     steps = config["max_len"] if mode.startswith("full") else 2
-    k, regions = 7, features.n_regions()
-    keys = ("dim", "depth", "heads", "dim_head", "mlp_dim", "dropout", "emb_dropout", "region_attention", "readout")
+    k, regions = 7, 17
     torch.manual_seed(0)
-    model = model_mod.FullSequenceTransformer(n_regions=regions, n_classes=k, max_len=steps,
-                                              **{key: config[key] for key in keys})
+    model = fullseq_factory(k, steps)()
     x = torch.randn(BATCH, steps, regions, 2)
     valid = torch.ones(BATCH, steps, dtype=torch.bool)
     valid[BATCH // 2:, steps // 2 + 1:] = False  # half the batch is shorter: padding masks are exercised

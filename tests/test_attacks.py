@@ -117,8 +117,9 @@ def test_labels_do_not_travel_from_one_fold_to_another(corpus, harness_home, cha
 
 
 def _trusted_entries(home: Path) -> set[str]:
-    """Cache files the harness itself may have written (none for this bundle, which preprocesses nothing)."""
-    return {p for p in listing(home / "cache") if p.startswith("preprocess/.")}
+    """Cache files the harness itself writes: staged frames (copies under frames/) and the cache's key; this
+    bundle preprocesses nothing, so there are no entries."""
+    return {p for p in listing(home / "cache") if p.startswith(("frames/", "preprocess/.mac-key"))}
 
 
 def _stop_daemon() -> None:

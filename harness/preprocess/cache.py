@@ -6,7 +6,14 @@ the libraries that compute it (OpenCV, MediaPipe, NumPy). Bump `CODE_VERSION` wh
 changes its output.
 
 Layout: `<root>/<kind>/<key[:2]>/<key>.npz` (arrays plus a JSON `__meta__` that repeats the key), and
-`<root>/.locks/<key>.lock`.
+`<root>/.locks/<key>.lock`. Entries that a bundle's own code computed (e.g. its feature vectors) live in that
+bundle's namespace, `<root>/bundles/<namespace>/<kind>/...`, and are read only by folds of the same bundle.
+
+Trust: every entry carries a MAC (keyed BLAKE2b over the kind, the key, the arrays and the metadata) under a key
+kept in `<root>/.mac-key`, which only trusted code reads: the harness and each fold's supervisor. Folds never
+open the cache folder (their sandbox does not grant it); they read and ask through their supervisor (see
+harness/runner/broker.py). An entry whose MAC does not verify (written by anything else, edited, copied from
+another cache) is counted in `rejected`, never returned, and recomputed.
 
 Safety with parallel workers and killed runs:
 - every entry is written to a temporary file beside it and renamed over it (`write_atomic`), so a reader
@@ -21,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import hmac
 import io
 import json
 import os
@@ -37,6 +45,8 @@ from harness.errors import BadInput
 
 CODE_VERSION = "1"
 ENTRY_SUFFIX = ".npz"
+KEY_FILE = ".mac-key"
+BUNDLES = "bundles"
 Arrays = dict[str, np.ndarray]
 
 _local = threading.local()
@@ -86,14 +96,48 @@ def canonical_json(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
 
 
+def mac_key(root: Path) -> bytes:
+    """The cache's MAC key (32 random bytes, created on first use, readable by its owner only)."""
+    from harness.store.atomic import secret_bytes
+
+    try:
+        return secret_bytes(Path(root) / KEY_FILE)
+    except ValueError as exc:
+        raise BadInput(f"{exc}, and run `harness cache clear`") from None
+
+
+def entry_mac(key: bytes, kind: str, entry_key: str, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> str:
+    h = hashlib.blake2b(key=key, digest_size=32)
+    h.update(f"{kind}\0{entry_key}\0{canonical_json(meta)}\0".encode())
+    for name in sorted(arrays):
+        a = np.ascontiguousarray(arrays[name])
+        h.update(f"{name}\0{a.dtype.str}\0{a.shape}\0".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
 class Cache:
     """Get-or-compute of array results under content keys, safe for many processes at once."""
 
-    def __init__(self, root: Path | str, enabled: bool = True):
+    def __init__(self, root: Path | str, enabled: bool = True, key: bytes | None = None):
         self.root = Path(root)
         self.enabled = enabled
+        self._key = key
         self.hits: Counter[str] = Counter()
         self.misses: Counter[str] = Counter()
+        self.rejected = 0
+
+    @property
+    def mac_key(self) -> bytes:
+        if self._key is None:
+            self._key = mac_key(self.root)
+        return self._key
+
+    def namespace(self, name: str) -> "Cache":
+        """The cache of one bundle's own entries (same MAC key), under bundles/<name>/."""
+        if not re.fullmatch(r"[0-9a-f]{16,64}", name):
+            raise ValueError(f"bad cache namespace {name!r}")
+        return Cache(self.root / BUNDLES / name, self.enabled, self.mac_key)
 
     def key(self, kind: str, identity: Mapping[str, Any]) -> str:
         payload = {"kind": kind, "code": CODE_VERSION, "libs": library_versions(), "id": identity}
@@ -114,7 +158,11 @@ class Cache:
             meta = json.loads(arrays.pop("__meta__").tobytes().decode())
             if meta.pop("__key__", None) != key:
                 raise ValueError("entry holds another key")
-        except Exception:  # a damaged entry is never returned: drop it, recompute
+            mac = meta.pop("__mac__", None)
+            if not isinstance(mac, str) or not hmac.compare_digest(mac, entry_mac(self.mac_key, kind, key, arrays, meta)):
+                self.rejected += 1
+                raise ValueError("entry was not written by the harness (its MAC does not verify)")
+        except Exception:  # a damaged or forged entry is never returned: drop it, recompute
             with contextlib.suppress(OSError):
                 path.unlink()
             return None
@@ -123,7 +171,9 @@ class Cache:
         return arrays, meta
 
     def save(self, kind: str, key: str, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> None:
-        blob = json.dumps({**meta, "__key__": key}, default=str).encode()
+        meta = json.loads(json.dumps(dict(meta), default=str))  # the MAC covers what a reader will parse
+        mac = entry_mac(self.mac_key, kind, key, arrays, meta)
+        blob = json.dumps({**meta, "__key__": key, "__mac__": mac}).encode()
         buf = io.BytesIO()
         np.savez(buf, __meta__=np.frombuffer(blob, dtype=np.uint8), **dict(arrays))
         write_atomic(self.entry_path(kind, key), buf.getvalue())

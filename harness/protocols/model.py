@@ -38,6 +38,7 @@ class Phase:
     split: str          # the dataset split value whose samples form this phase's test set
     limits: Limits
     description: str = ""
+    fold_time_limit_s: float | None = None   # overrides the protocol's (Codabench's execution_time_limit)
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ class Protocol:
     official_counts: dict[str, dict[str, int]]
     references: tuple[str, ...]
     board_keep: str = "latest"   # per (team, system) on a board: the latest or the best-ranked submission
+    fold_time_limit_s: float | None = None   # a fold running longer is killed and the run fails (None: runner's)
     path: Path | None = field(default=None, compare=False)
 
     @property
@@ -97,6 +99,11 @@ class Protocol:
     def class_index(self, name: str) -> int:
         return self.classes.index(name)
 
+    def fold_time_limit(self, phase: str | None) -> float | None:
+        """Seconds a fold of this protocol (phase) may run, if the protocol file says."""
+        own = self.phases[phase].fold_time_limit_s if phase else None
+        return own if own is not None else self.fold_time_limit_s
+
 
 def _req(data: dict, key: str, typ, where: str, problems: list[Problem], default: Any = ...):
     if key not in data:
@@ -110,6 +117,15 @@ def _req(data: dict, key: str, typ, where: str, problems: list[Problem], default
                                        f"got {type(value).__name__}"))
         return None if default is ... else default
     return value
+
+
+def _time_limit(data: dict, where: str, column: str, problems: list[Problem]) -> float | None:
+    value = data.get("fold_time_limit_s")
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
+        problems.append(Problem(where, f"fold_time_limit_s must be a positive number of seconds, got {value!r}",
+                                column=f"{column}.fold_time_limit_s".lstrip(".")))
+        return None
+    return None if value is None else float(value)
 
 
 def parse_protocol(data: Any, path: Path) -> Protocol:
@@ -177,7 +193,8 @@ def parse_protocol(data: Any, path: Path) -> Protocol:
                     problems.append(Problem(where, f"phase {pname!r}: limit {k} must be a positive integer, "
                                                    f"got {v!r}", column=f"split.phases.{pname}.limits.{k}"))
             phases[pname] = Phase(pname, p["split"], Limits(lim.get("per_team_per_day"), lim.get("per_team_total")),
-                                  str(p.get("description", "")).strip())
+                                  str(p.get("description", "")).strip(),
+                                  _time_limit(p, where, f"split.phases.{pname}", problems))
         if not phases:
             problems.append(Problem(where, "a phases protocol needs at least one phase", column="split.phases"))
     metrics = tuple(_req(data, "metrics", list, where, problems, default=list(METRICS)))
@@ -218,5 +235,6 @@ def parse_protocol(data: Any, path: Path) -> Protocol:
         ranking=ranking, test_keyframes=bool(test_inputs.get("keyframes", True)), exclusions=tuple(exclusions),
         exclusion_notes=tuple(str(x).strip() for x in data.get("exclusion_notes", []) or []),
         official_counts={str(k): dict(v) for k, v in official.items()},
-        references=tuple(str(x) for x in data.get("references", []) or []), board_keep=keep, path=path,
+        references=tuple(str(x) for x in data.get("references", []) or []), board_keep=keep,
+        fold_time_limit_s=_time_limit(data, where, "", problems), path=path,
     )

@@ -68,6 +68,7 @@ def load_bundle(path: Path | str) -> Bundle:
     import yaml
 
     from harness.runner.provenance import tree_hash
+    from harness.store.names import check_name
 
     path = Path(path).resolve()
     manifest = path / MANIFEST
@@ -92,6 +93,12 @@ def load_bundle(path: Path | str) -> Bundle:
         return data[key]
 
     name, team, kind = need("name"), need("team"), need("kind")
+    for key, value in (("name", name), ("team", team)):
+        if value is not None:
+            try:
+                check_name(value, f"field {key!r}")
+            except BadInput as exc:
+                problems.append(Problem(where, str(exc), column=key))
     entry, description, profiles = need("entry_point"), need("description"), need("profiles", dict)
     if kind is not None and kind not in KINDS:
         problems.append(Problem(where, f"kind must be one of {', '.join(KINDS)}, got {kind!r}", column="kind"))

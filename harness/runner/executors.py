@@ -1,60 +1,119 @@
-"""Executors run fold jobs and hand results back to the process that owns the store.
+"""Executors run fold tasks and hand validated results back to the process that owns the store.
 
-`serial`: one fold process at a time; `local`: up to N fold processes at once on this machine (threads per
-process limited so that they don't fight); `ray`: folds as Ray tasks (harness.runner.ray_executor). Every
-executor runs each fold in a fresh process, so results are the same whichever is used.
+`serial`: one fold at a time; `local`: up to N folds at once on this machine (threads per fold limited so that
+they don't fight); `ray`: folds as Ray tasks (harness.runner.ray_executor). Every executor runs each fold the same
+way, through `run_tasks`: a supervisor forked from the harness's zygote, which forks the fold's confined bundle
+process; so results are the same whichever is used. A fold past its time limit is killed with everything it
+started, and fails.
 """
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
-import sys
-from contextlib import contextmanager
+import selectors
+import time
 from abc import ABC, abstractmethod
-from multiprocessing.connection import wait
+from dataclasses import dataclass
 from typing import Callable, Iterator, Sequence
 
 from harness.registry import Registry
-from harness.runner.worker import FoldJob, FoldResult
+from harness.runner import channel
+from harness.runner.results import FoldTask, build_results, failure, isolation_facts, progress_info
+from harness.runner.worker import FoldResult
 
 ProgressFn = Callable[[int, str, dict], None]
 
-# Imported once by the fork server so that each fold process starts warm (fork, not a fresh interpreter).
-PRELOAD = ["harness.runner.warm", "harness.runner.worker", "harness.api"]
 
-_CTX = None
-
-
-def fork_context():
-    """The process factory for folds: a fork server that never saw the task (clean), where available."""
-    global _CTX
-    if _CTX is None:
-        if "forkserver" in mp.get_all_start_methods():
-            _CTX = mp.get_context("forkserver")
-            _CTX.set_forkserver_preload(PRELOAD)
-        else:  # Windows: spawn is also a fresh interpreter, only slower to start
-            _CTX = mp.get_context("spawn")
-    return _CTX
+@dataclass
+class _Running:
+    task: FoldTask
+    pid: int
+    fd: int
+    deadline: float | None
+    isolation: dict | None = None
+    result: dict | None = None
+    done: dict | None = None
 
 
-@contextmanager
-def _without_main_module():
-    """Start fold processes without re-importing the parent's __main__ (multiprocessing's default).
-
-    Fold processes need only harness and the bundle; re-running the caller's script (a notebook, stdin, a
-    script without a __main__ guard) would be slow at best and wrong at worst.
-    """
-    main = sys.modules.get("__main__")
-    saved = {k: getattr(main, k) for k in ("__spec__", "__file__") if main is not None and hasattr(main, k)}
+def _start(zygote, task: FoldTask) -> _Running:
+    job_r, job_w = os.pipe()
+    out_r, out_w = os.pipe()
+    task.log_path.parent.mkdir(parents=True, exist_ok=True)
+    log = os.open(task.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     try:
-        if main is not None:
-            main.__spec__ = None
-            if hasattr(main, "__file__"):
-                del main.__file__
-        yield
+        pid = zygote.fork([job_r, out_w, log], {"sandbox": task.launch.sandbox, "log_limit": task.launch.log_limit})
     finally:
-        for k, v in saved.items():
-            setattr(main, k, v)
+        for fd in (job_r, out_w, log):
+            os.close(fd)
+    try:
+        channel.send_pickle(job_w, "launch", task.launch)
+    except OSError:
+        pass  # the supervisor died at once: reported when its output ends
+    finally:
+        os.close(job_w)
+    deadline = time.monotonic() + task.time_limit_s if task.time_limit_s else None
+    return _Running(task, pid, out_r, deadline)
+
+
+def _absorb(run: _Running, header: dict, progress: ProgressFn | None) -> None:
+    """Keep what a fold's supervisor reports; every field is validated before use."""
+    op = header["op"]
+    if op == "isolation" and run.isolation is None:
+        run.isolation = isolation_facts(header.get("facts"))
+    elif op == "progress" and progress is not None:
+        info = progress_info(header.get("info"))
+        if info:
+            progress(run.task.seed, run.task.name, info)
+    elif op == "result" and run.result is None:
+        run.result = header
+    elif op == "done" and run.done is None:
+        run.done = header
+
+
+def run_tasks(zygote, tasks: Sequence[FoldTask], workers: int,
+              progress: ProgressFn | None = None) -> Iterator[FoldResult]:
+    """Run `tasks`, at most `workers` at a time; yield each fold's (validated) result as it ends."""
+    pending = list(tasks)[::-1]
+    running: dict[int, _Running] = {}
+    sel = selectors.DefaultSelector()
+    try:
+        while pending or running:
+            while pending and len(running) < workers:
+                run = _start(zygote, pending.pop())
+                running[run.fd] = run
+                sel.register(run.fd, selectors.EVENT_READ)
+            timeouts = [r.deadline for r in running.values() if r.deadline is not None]
+            wait = max(0.0, min(timeouts) - time.monotonic()) if timeouts else None
+            for key, _ in sel.select(timeout=None if wait is None else min(wait + 0.01, 1.0)):
+                run = running[key.fd]
+                try:
+                    header, _ = channel.recv(key.fd, max_payload=0)
+                except (EOFError, OSError, channel.ProtocolError):
+                    header = None
+                if header is not None:
+                    _absorb(run, header, progress)
+                    if header["op"] != "done":
+                        continue
+                sel.unregister(key.fd)
+                os.close(key.fd)
+                del running[key.fd]
+                yield from build_results(run.task, run.isolation, run.result, run.done)
+            now = time.monotonic()
+            for fd, run in list(running.items()):
+                if run.deadline is not None and now > run.deadline:
+                    zygote.kill(run.pid)
+                    sel.unregister(fd)
+                    os.close(fd)
+                    del running[fd]
+                    yield from failure(run.task, f"the fold ran past its time limit of {run.task.time_limit_s:g} s "
+                                                 "and was killed, with every process it started")
+    finally:
+        for fd, run in running.items():
+            zygote.kill(run.pid)
+            try:
+                sel.unregister(fd)
+            except (KeyError, ValueError):
+                pass
+            os.close(fd)
 
 
 class Executor(ABC):
@@ -68,7 +127,7 @@ class Executor(ABC):
         return max(1, (os.cpu_count() or 1) // self.workers)
 
     @abstractmethod
-    def map(self, jobs: Sequence[FoldJob], progress: ProgressFn | None = None) -> Iterator[FoldResult]:
+    def map(self, tasks: Sequence[FoldTask], progress: ProgressFn | None = None) -> Iterator[FoldResult]:
         """Yield results as folds finish (any order)."""
 
     def close(self) -> None:
@@ -76,48 +135,12 @@ class Executor(ABC):
 
 
 class ProcessPoolOfFolds(Executor):
-    """Runs at most `workers` fold processes at a time, each forked fresh for one fold."""
+    """Runs at most `workers` folds at a time, each in processes forked fresh from the harness's zygote."""
 
-    def map(self, jobs: Sequence[FoldJob], progress: ProgressFn | None = None) -> Iterator[FoldResult]:
-        ctx = fork_context()
-        pending = list(jobs)[::-1]
-        running: dict = {}  # connection -> (process, job)
-        try:
-            while pending or running:
-                while pending and len(running) < self.workers:
-                    job = pending.pop()
-                    recv, send = ctx.Pipe(duplex=False)
-                    from harness.runner.worker import child_main
+    def map(self, tasks: Sequence[FoldTask], progress: ProgressFn | None = None) -> Iterator[FoldResult]:
+        from harness.runner.zygote import shared_zygote
 
-                    proc = ctx.Process(target=child_main, args=(send, job), name=f"fold-{job.seed}-{job.fold}")
-                    with _without_main_module():
-                        proc.start()
-                    send.close()
-                    running[recv] = (proc, job)
-                for conn in wait(list(running), timeout=1.0):
-                    proc, job = running[conn]
-                    try:
-                        msg = conn.recv()
-                    except (EOFError, OSError):
-                        proc.join(timeout=5)
-                        del running[conn]
-                        error = f"the fold process died (exit code {proc.exitcode}) before returning a result"
-                        yield from [FoldResult(job.seed, f, error=error) for f in getattr(job, "folds", [job.fold])]
-                        continue
-                    if msg[0] == "progress":
-                        if progress is not None:
-                            progress(msg[1], msg[2], msg[3])
-                        continue
-                    del running[conn]
-                    proc.join(timeout=30)
-                    conn.close()
-                    yield from msg[1]
-        finally:
-            for conn, (proc, _) in running.items():
-                if proc.is_alive():
-                    proc.kill()
-                proc.join(timeout=5)
-                conn.close()
+        yield from run_tasks(shared_zygote(), tasks, self.workers, progress)
 
 
 class SerialExecutor(ProcessPoolOfFolds):

@@ -1,9 +1,12 @@
 """Folds as Ray tasks, on an existing cluster (`--ray-address`) or a local Ray started for the run.
 
-Isolation matches the local executors: each task declares `max_calls=1`, so Ray retires the worker process after
-one fold and nothing a bundle keeps survives into another fold. Each task declares the CPUs (and GPUs) it needs.
-A local Ray writes only inside the run's own temporary folder (its session files and logs), with token auth off.
-For a multi-node cluster the staged frames must be on storage every node sees: set HARNESS_STAGING_DIR to it.
+Isolation matches the local executors exactly: a Ray task runs only harness code, which starts a zygote on its
+node and runs the fold through it (supervisor, confined bundle process), so bundle code never runs inside a Ray
+worker (whose connections to Ray would let it submit unsandboxed tasks of its own). The task returns the fold's
+results already validated. Each task declares `max_calls=1` and the CPUs (and GPUs) it needs. A local Ray
+writes only inside the run's own temporary folder (its session files and logs), with token auth off. For a
+multi-node cluster, HARNESS_HOME's cache (with the staged frames) and HARNESS_STAGING_DIR must be on storage
+every node sees.
 """
 from __future__ import annotations
 
@@ -13,11 +16,20 @@ from typing import Iterator, Sequence
 
 from harness.errors import BadInput
 from harness.runner.executors import Executor, ProgressFn
-from harness.runner.worker import FoldJob, FoldResult
+from harness.runner.results import FoldTask, failure
+from harness.runner.worker import FoldResult
 
 
-def _run_fold(job: FoldJob) -> list[FoldResult]:
-    return job.run()
+def _run_fold(task: FoldTask) -> list[FoldResult]:
+    """The Ray task: harness code only (a zygote of its own on this node, then the usual fold processes)."""
+    from harness.runner.executors import run_tasks
+    from harness.runner.zygote import Zygote
+
+    zygote = Zygote()
+    try:
+        return list(run_tasks(zygote, [task], 1))
+    finally:
+        zygote.close()
 
 
 class RayExecutor(Executor):
@@ -50,10 +62,6 @@ class RayExecutor(Executor):
             self._own_temp = wanted
         self._temp_dir = wanted
 
-    def writable_paths(self) -> list[str]:
-        """Ray's session folder: its worker processes keep writing logs there (sandbox allow-list)."""
-        return [str(self._temp_dir)] if self._temp_dir is not None else []
-
     def _ensure_ray(self):
         import ray
 
@@ -71,22 +79,21 @@ class RayExecutor(Executor):
             self._started_here = True
         return ray
 
-    def map(self, jobs: Sequence[FoldJob], progress: ProgressFn | None = None) -> Iterator[FoldResult]:
-        if not jobs:
+    def map(self, tasks: Sequence[FoldTask], progress: ProgressFn | None = None) -> Iterator[FoldResult]:
+        if not tasks:
             return
         ray = self._ensure_ray()
         remote = ray.remote(num_cpus=self.threads_per_fold(), num_gpus=self.gpus_per_fold, max_calls=1,
                             max_retries=0)(_run_fold)
-        pending = {remote.remote(job): job for job in jobs}
+        pending = {remote.remote(task): task for task in tasks}
         while pending:
             done, _ = ray.wait(list(pending), num_returns=1)
             ref = done[0]
-            job = pending.pop(ref)
+            task = pending.pop(ref)
             try:
                 yield from ray.get(ref)
             except Exception as exc:  # the worker died or Ray failed: report it as this fold's failure
-                error = f"ray task failed: {type(exc).__name__}: {exc}"
-                yield from [FoldResult(job.seed, f, error=error) for f in getattr(job, "folds", [job.fold])]
+                yield from failure(task, f"ray task failed: {type(exc).__name__}: {exc}")
 
     def close(self) -> None:
         if self._started_here:

@@ -1,19 +1,20 @@
-"""A filesystem sandbox for fold processes (Linux Landlock), applied before any bundle code runs.
+"""Landlock for a fold's bundle process: the filesystem, TCP and cross-domain rights it gives up for good.
 
-Why: staging keeps the data root out of every path a bundle is handed, but a bundle can still walk up from its
-frames to a shared folder such as /tmp, list it, and find a data root (with its annotation workbooks) one level
-down; it could also open an annotation file by an absolute path it already knows, or write labels seen in one fold
-to a file and read them back in the fold where that subject is tested. Landlock lets an unprivileged process give
-up filesystem rights for good: after `restrict(...)` the fold can read only the Python installation, the harness
-and bundle code, its staged frames and the preprocessing cache, and write only to its scratch folder and the cache.
+Why: staging keeps the data root out of every path a bundle is handed, but a bundle can still open an annotation
+file by an absolute path it learnt, walk up from its frames, or leave labels in a file for a later fold. After
+`restrict(plan)` the process (and every process it starts) can read only the Python installation, the imported
+code, the bundle and its staged frames, write only its scratch folder (and a few null-like devices), make no TCP
+connection (ABI >= 4), and neither signal nor connect to an abstract Unix socket of any process outside its own
+domain (ABI >= 6: the harness, the fold's supervisor, other folds). Device nodes cannot be created anywhere (a
+block device made in the scratch folder would read the raw disk).
 
-No library offers Landlock for Python, so the three system calls are made here with ctypes (about 60 lines).
-Where Landlock is missing (another OS, an old kernel), `restrict` does nothing and says so; the run's provenance
-records which guarantee held.
+No library offers Landlock for Python, so the system calls are made here with ctypes. Where Landlock is missing
+(another OS, an old kernel), `restrict` does nothing and says so; the run's provenance records what held.
 """
 from __future__ import annotations
 
 import ctypes
+import glob
 import os
 import struct
 import sys
@@ -27,12 +28,22 @@ EXECUTE, WRITE_FILE, READ_FILE, READ_DIR = 1 << 0, 1 << 1, 1 << 2, 1 << 3
 REMOVE_DIR, REMOVE_FILE, MAKE_CHAR, MAKE_DIR = 1 << 4, 1 << 5, 1 << 6, 1 << 7
 MAKE_REG, MAKE_SOCK, MAKE_FIFO, MAKE_BLOCK, MAKE_SYM = 1 << 8, 1 << 9, 1 << 10, 1 << 11, 1 << 12
 REFER, TRUNCATE, IOCTL_DEV = 1 << 13, 1 << 14, 1 << 15
+NET_BIND_TCP, NET_CONNECT_TCP = 1 << 0, 1 << 1
+SCOPE_ABSTRACT_UNIX_SOCKET, SCOPE_SIGNAL = 1 << 0, 1 << 1
 
 READ = EXECUTE | READ_FILE | READ_DIR
 FILE_RIGHTS = EXECUTE | WRITE_FILE | READ_FILE | TRUNCATE | IOCTL_DEV
+DEVICE = READ_FILE | WRITE_FILE            # /dev/null and friends
+GPU_DEVICE = READ_FILE | WRITE_FILE | IOCTL_DEV
+
+#: Read everywhere a Python process needs to (not /dev: only the devices below are opened there).
+SYSTEM_READ = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc", "/proc", "/sys", "/opt")
+#: Devices a fold may open: the null-like ones; a GPU's only when the fold runs on CUDA.
+NULL_DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
+GPU_DEVICE_GLOBS = ("/dev/nvidia*", "/dev/nvidia-caps/*", "/dev/dri/*")
 
 
-def _abi_rights(abi: int) -> int:
+def _abi_fs_rights(abi: int) -> int:
     rights = (1 << 13) - 1
     if abi >= 2:
         rights |= REFER
@@ -45,10 +56,11 @@ def _abi_rights(abi: int) -> int:
 
 @dataclass
 class SandboxPlan:
-    """Paths a fold may read (and execute) and paths it may also write."""
+    """What a fold may read (and execute), write, and which device files it may open (path -> rights)."""
 
     read: list[str] = field(default_factory=list)
     write: list[str] = field(default_factory=list)
+    devices: dict[str, int] = field(default_factory=dict)
 
 
 def abi_version() -> int:
@@ -62,29 +74,47 @@ def abi_version() -> int:
     return int(v) if v > 0 else 0
 
 
+def describe(abi: int) -> str:
+    """What a Landlock domain of this ABI enforces, in the words the provenance records."""
+    parts = ["filesystem"]
+    if abi >= 4:
+        parts.append("tcp")
+    if abi >= 6:
+        parts.append("abstract-unix-sockets and signals scoped to the fold")
+    return f"landlock ABI {abi} ({', '.join(parts)})"
+
+
 def restrict(plan: SandboxPlan) -> str:
     """Apply the plan to this process for good; returns a description of what now holds."""
     abi = abi_version()
     if abi <= 0:
         return "none (Landlock unavailable on this system)"
     libc = ctypes.CDLL(None, use_errno=True)
-    handled = _abi_rights(abi)
-    attr = struct.pack("Q", handled)
+    handled = _abi_fs_rights(abi)
+    if abi >= 6:
+        attr = struct.pack("QQQ", handled, NET_BIND_TCP | NET_CONNECT_TCP, SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL)
+    elif abi >= 4:
+        attr = struct.pack("QQ", handled, NET_BIND_TCP | NET_CONNECT_TCP)
+    else:
+        attr = struct.pack("Q", handled)
     buf = ctypes.create_string_buffer(attr, len(attr))
     fd = libc.syscall(_SYS_CREATE, buf, ctypes.c_size_t(len(attr)), ctypes.c_uint32(0))
     if fd < 0:
         return f"none (landlock_create_ruleset failed: {os.strerror(ctypes.get_errno())})"
     try:
-        for paths, rights in ((plan.read, READ), (plan.write, handled)):
+        writable = handled & ~(MAKE_CHAR | MAKE_BLOCK)
+        for paths, rights in ((plan.read, READ), (plan.write, writable)):
             for path in dict.fromkeys(paths):
                 _add_rule(libc, fd, path, rights & handled)
+        for path, rights in plan.devices.items():
+            _add_rule(libc, fd, path, rights & handled)
         if libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
             return f"none (no_new_privs refused: {os.strerror(ctypes.get_errno())})"
         if libc.syscall(_SYS_RESTRICT, fd, ctypes.c_uint32(0)) != 0:
             return f"none (landlock_restrict_self failed: {os.strerror(ctypes.get_errno())})"
     finally:
         os.close(fd)
-    return f"landlock ABI {abi}"
+    return describe(abi)
 
 
 def _add_rule(libc, ruleset_fd: int, path: str, rights: int) -> None:
@@ -102,30 +132,67 @@ def _add_rule(libc, ruleset_fd: int, path: str, rights: int) -> None:
         os.close(pfd)
 
 
-SYSTEM_READ = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc", "/proc", "/sys", "/opt")
-SYSTEM_WRITE = ("/dev",)
+def _inside(p: str, root: str) -> bool:
+    p, root = os.path.realpath(p), os.path.realpath(root)
+    return p == root or p.startswith(root.rstrip(os.sep) + os.sep)
 
 
-def plan_for_fold(work_dir: str, frames_root: str, cache_dir: str, bundle_dir: str, data_roots: list[str],
-                  extra_write: list[str] | None = None) -> SandboxPlan:
-    """The allow-list of a fold: never the data roots, nor any folder that contains one."""
+def imported_roots() -> list[str]:
+    """Where the modules this process has imported live: each top-level package's folder (or a lone module's
+    file), found from the modules themselves, so that a checkout on sys.path beside an installed copy is
+    granted where it really is."""
+    roots = []
+    for name, module in list(sys.modules.items()):
+        top = name.partition(".")[0]
+        paths = [getattr(module, "__file__", None)]
+        try:
+            paths += list(getattr(module, "__path__", None) or [])
+        except TypeError:  # a module-like object whose __path__ is no list (torch's ops namespaces)
+            pass
+        for path in paths:
+            if not isinstance(path, str) or not os.path.isabs(path):
+                continue
+            path = os.path.realpath(path)
+            parts = path.split(os.sep)
+            if top in parts:  # .../<top>/... -> the package folder
+                roots.append(os.sep.join(parts[:len(parts) - parts[::-1].index(top)]))
+            elif os.path.isfile(path):
+                roots.append(path)
+    return list(dict.fromkeys(roots))
+
+
+def _around(path: str, denied: list[str], depth: int = 3) -> list[str]:
+    """`path` if it holds no denied folder; else its children that hold none (recursively), so that granting a
+    folder on sys.path (a checkout) never grants the harness home or a data root inside it."""
+    if any(_inside(path, d) for d in denied):
+        return []
+    if not any(_inside(d, path) for d in denied):
+        return [path]
+    if depth == 0 or not os.path.isdir(path):
+        return []
+    try:
+        children = sorted(os.listdir(path))
+    except OSError:
+        return []
+    return [q for c in children for q in _around(os.path.join(path, c), denied, depth - 1)]
+
+
+def plan_for_fold(work_dir: str, frames_root: str, bundle_dir: str, data_roots: list[str], device: str = "cpu",
+                  private: list[str] | None = None) -> SandboxPlan:
+    """The allow-list of a fold: never a data root, nor the harness's own folders (`private`: its home with the
+    store and secrets, the cache), nor any folder that holds one; the fold's own paths are granted as given."""
     import site
 
-    from harness.paths import PACKAGE_DIR
-
-    def inside(p: str, root: str) -> bool:
-        p, root = os.path.realpath(p), os.path.realpath(root)
-        return p == root or p.startswith(root.rstrip(os.sep) + os.sep)
-
-    read = [*SYSTEM_READ, sys.prefix, sys.base_prefix, sys.exec_prefix, *site.getsitepackages(), str(PACKAGE_DIR),
-            bundle_dir, frames_root]
+    denied = [*data_roots, *(private or [])]
+    system = [*SYSTEM_READ, sys.prefix, sys.base_prefix, sys.exec_prefix, *site.getsitepackages(), *imported_roots()]
     try:
-        read.append(site.getusersitepackages())
+        system.append(site.getusersitepackages())
     except AttributeError:
         pass
-    for entry in sys.path:  # import roots, unless they would open a data root (e.g. a repo holding the corpus)
-        if entry and os.path.isdir(entry) and not any(inside(r, entry) for r in data_roots):
-            read.append(entry)
-    read = [p for p in read if p and not any(inside(r, p) or inside(p, r) for r in data_roots)]
-    write = [work_dir, cache_dir, *SYSTEM_WRITE, *(extra_write or [])]
-    return SandboxPlan(read=read, write=write)
+    system += [entry for entry in sys.path if entry and os.path.isdir(entry)]  # roots of later imports
+    read = [q for p in dict.fromkeys(system) if p for q in _around(p, denied)]
+    read += [p for p in (bundle_dir, frames_root) if not any(_inside(p, r) or _inside(r, p) for r in data_roots)]
+    devices = {d: DEVICE for d in NULL_DEVICES}
+    if device == "cuda":
+        devices.update({d: GPU_DEVICE for pattern in GPU_DEVICE_GLOBS for d in glob.glob(pattern)})
+    return SandboxPlan(read=list(dict.fromkeys(read)), write=[work_dir], devices=devices)

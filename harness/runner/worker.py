@@ -1,41 +1,52 @@
-"""One fold in one fresh process: fit on the training view, predict the test view, return the predictions.
+"""One fold's bundle process: confine itself, fit on the training view, predict the test view, report.
 
-Why a fresh process per fold (forked from a clean fork server, never from the process holding the task):
+It is forked by the fold's supervisor (harness/runner/supervisor.py), itself forked from the harness's zygote, a
+clean process that never held the task (zygote.py). Why:
 - the process never holds the full SampleTable, so no object, stack frame or global reachable from bundle code
-  contains test labels;
-- nothing a bundle keeps (a global, a class attribute) survives from a fold where a subject was in training into
-  the fold where that subject is tested;
-- a crash, a leak or a hung native library takes down one fold, not the run.
-The process also forgets where the data lives: HARNESS_* variables and the command line are cleared and the
-working directory is the fold's private scratch folder.
+  contains test labels; the job arrives without even the training labels, which are fetched on first read
+  (labels.py), so that what the fold shares before that carries none (foldcache.py);
+- nothing a bundle keeps (a global, a class attribute, a daemon process) survives from a fold where a subject was
+  in training into the fold where that subject is tested: every process of the fold dies with it;
+- every layer of confinement (isolation.py) is in place before the first line of bundle code runs;
+- what goes back is data, never a pickle: JSON messages to the supervisor, which the harness validates again.
 """
 from __future__ import annotations
 
+import math
 import os
 import sys
+import threading
 import time
 import traceback
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-from harness.api import Context, Prediction, TestSet, TrainSet
+from harness.api import Context, Prediction, Sample, TestSet, TrainSet
+from harness.runner import channel
 
 
 @dataclass
 class FoldJob:
+    """What a fold's bundle process receives: no label anywhere (they come from the supervisor on demand)."""
+
     seed: int
     fold: str
-    bundle: Any            # harness.runner.bundle.Bundle
+    bundle: Any              # harness.runner.bundle.Bundle
     config: dict[str, Any]
-    train: TrainSet
+    train: list[Sample]
     test: TestSet
     context: dict[str, Any]  # Context fields except seed/fold/progress
-    sandbox: Any = None      # harness.runner.sandbox.SandboxPlan, applied before bundle code runs
+    probe: bool = False      # only build the bundle from its settings (the harness's check before a run)
 
-    def run(self, progress: Callable[..., None] | None = None) -> list["FoldResult"]:
-        return [execute(self, progress)]
+    @property
+    def folds(self) -> list[str]:
+        return [self.fold]
+
+    @property
+    def samples(self) -> list[Sample]:
+        return [*self.train, *self.test]
 
 
 @dataclass
@@ -45,19 +56,16 @@ class BatchedJob:
     seed: int
     bundle: Any
     config: dict[str, Any]
-    samples: TrainSet                  # every sample of the task, labelled (each is training data of some fold)
+    samples: list[Sample]              # every sample of the task (each is training data of some fold)
+    classes: tuple[str, ...]
     folds: list[str]
     train_masks: np.ndarray            # (F, N) bool
     test_positions: list[list[int]]    # per fold, positions in `samples`
     context: dict[str, Any]
-    sandbox: Any = None
 
     @property
     def fold(self) -> str:
         return f"{len(self.folds)} folds (batched)"
-
-    def run(self, progress: Callable[..., None] | None = None) -> list["FoldResult"]:
-        return execute_batched(self, progress)
 
 
 @dataclass
@@ -72,28 +80,26 @@ class FoldResult:
     error: str | None = None
 
 
-def _forget_environment(work_dir: str) -> None:
-    for var in [v for v in os.environ if v.startswith("HARNESS_")]:
-        del os.environ[var]
-    sys.argv[:] = ["harness-fold"]
-    os.chdir(work_dir)
-    import tempfile
+class Link:
+    """The bundle process's end of its channel to the supervisor (thread-safe: one exchange at a time)."""
 
-    # Libraries' scratch files go to the fold's own folder (the sandbox allows writing nowhere else).
-    for var in ("TMPDIR", "MPLCONFIGDIR", "XDG_CACHE_HOME"):
-        os.environ[var] = str(work_dir)
-    tempfile.tempdir = str(work_dir)
+    def __init__(self, fd: int):
+        self.fd = fd
+        self._lock = threading.Lock()
+        self.labels = None  # the LabelSource, once the job has arrived
 
+    @property
+    def label_free(self) -> bool:
+        return self.labels is None or not self.labels.delivered
 
-def _enter_fold(work_dir, sandbox) -> str:
-    """Forget where the data lives and give up filesystem rights; returns the sandbox status (recorded)."""
-    os.makedirs(work_dir, exist_ok=True)
-    _forget_environment(work_dir)
-    if sandbox is None:
-        return "none (disabled)"
-    from harness.runner.sandbox import restrict
+    def tell(self, header: dict, payload: bytes = b"") -> None:
+        with self._lock:
+            channel.send(self.fd, header, payload)
 
-    return restrict(sandbox)
+    def ask(self, header: dict, payload: bytes = b"") -> tuple[dict, bytes]:
+        with self._lock:
+            channel.send(self.fd, header, payload)
+            return channel.recv(self.fd)
 
 
 def seed_everything(seed: int, threads: int, device: str) -> None:
@@ -149,49 +155,73 @@ def normalise_output(out: Any, test: TestSet) -> tuple[np.ndarray, np.ndarray | 
     return idx, proba
 
 
-def execute(job: FoldJob, progress: Callable[..., None] | None = None) -> FoldResult:
+def _context(job, link: Link, fold: str) -> Context:
+    from harness.runner.foldcache import fold_preprocessor
+
+    def progress(**info: Any) -> None:
+        link.tell({"op": "progress", "info": jsonable(info)})
+
+    ctx = Context(seed=job.seed, fold=fold, progress=progress, **job.context)
+    ctx.__dict__["_preprocessor"] = fold_preprocessor(link, ctx.cache_dir, ctx.threads)
+    return ctx
+
+
+def _labels(link: Link):
+    from harness.runner.labels import LabelSource
+
+    def fetch() -> dict[str, tuple]:
+        header, _ = link.ask({"op": "labels"})
+        return {k: tuple(v) for k, v in header["labels"].items()}
+
+    link.labels = LabelSource(fetch)
+    return link.labels
+
+
+def execute(job: FoldJob, link: Link) -> list[FoldResult]:
     """Run one fold. Never raises: a failure comes back as FoldResult.error with the traceback."""
     from harness.runner.bundle import instantiate
+    from harness.runner.labels import with_deferred_labels
 
-    t0 = time.perf_counter()
     result = FoldResult(job.seed, job.fold)
+    if job.probe:
+        try:
+            instantiate(job.bundle, job.config)
+            result.pred = np.zeros(0, dtype=np.int64)
+        except BaseException as exc:
+            result.error = f"{type(exc).__name__}: {exc}"
+        return [result]
     try:
-        status = _enter_fold(job.context["work_dir"], job.sandbox)
         seed_everything(job.seed, job.context.get("threads", 1), job.context.get("device", "cpu"))
-        ctx = Context(seed=job.seed, fold=job.fold, progress=progress, **job.context)
-        ctx.record("sandbox", status)
+        ctx = _context(job, link, job.fold)
+        train = TrainSet(with_deferred_labels(job.train, _labels(link)), job.test.classes)
         submission = instantiate(job.bundle, job.config)
-        submission.fit(job.train, ctx)
+        submission.fit(train, ctx)
         pred, proba = normalise_output(submission.predict(job.test, ctx), job.test)
         result.sample_ids, result.pred, result.proba = job.test.ids, pred, proba
-        result.records = {k: v for k, v in ctx.records.items()}
+        result.records = dict(ctx.records)
     except BaseException:  # a bundle's failure is reported, not propagated into the harness
         result.error = traceback.format_exc(limit=30)
-    result.wall_s = time.perf_counter() - t0
-    return result
+    return [result]
 
 
-def execute_batched(job: BatchedJob, progress: Callable[..., None] | None = None) -> list[FoldResult]:
+def execute_batched(job: BatchedJob, link: Link) -> list[FoldResult]:
     """Train all of a seed's folds as one stacked model; one FoldResult per fold (errors reported per fold)."""
     import zlib
 
-    from harness.api import Sample
     from harness.nn.batched import fit_folds
     from harness.nn.training import count_parameters
     from harness.runner.bundle import instantiate
+    from harness.runner.labels import with_deferred_labels
 
-    t0 = time.perf_counter()
     try:
-        status = _enter_fold(job.context["work_dir"], job.sandbox)
         seed_everything(job.seed, job.context.get("threads", 1), job.context.get("device", "cpu"))
-        ctx = Context(seed=job.seed, fold="all", progress=progress, **job.context)
+        ctx = _context(job, link, "all")
+        samples = TrainSet(with_deferred_labels(job.samples, _labels(link)), job.classes)
         submission = instantiate(job.bundle, job.config)
         if not callable(getattr(submission, "batched_spec", None)):
             raise ValueError(f"bundle {job.bundle.name} does not support --fold-batched (it has no batched_spec)")
         spec = submission.batched_spec(ctx)
-        fields = [f for f in Sample.__dataclass_fields__]
-        unlabelled = TestSet([Sample(**{f: getattr(s, f) for f in fields}) for s in job.samples], job.samples.classes)
-        features = [np.asarray(x) for x in spec.features(unlabelled, ctx)]
+        features = [np.asarray(x) for x in spec.features(TestSet(job.samples, job.classes), ctx)]
         masks = np.asarray(job.train_masks, dtype=bool)
         if spec.trainable is not None:
             masks = masks & np.asarray(spec.trainable(features), dtype=bool)[None, :]
@@ -201,43 +231,73 @@ def execute_batched(job: BatchedJob, progress: Callable[..., None] | None = None
         seeds = [int(spec.init_seed(f)) for f in job.folds] if spec.init_seed is not None else None
         rngs = [np.random.default_rng([job.seed, zlib.crc32(f.encode()), 101]) for f in job.folds]
         features = features[:spec.model_inputs] if spec.model_inputs else features
-        stacked = fit_folds(spec.make_model, features, job.samples.labels, masks, spec.train_config, rngs,
-                            ctx.device, len(job.samples.classes), job.seed, progress, init_seeds=seeds,
+        stacked = fit_folds(spec.make_model, features, samples.labels, masks, spec.train_config, rngs,
+                            ctx.device, len(job.classes), job.seed, ctx.progress, init_seeds=seeds,
                             input_scales=scales)
         n_params = count_parameters(spec.make_model())
         results = []
-        wall = (time.perf_counter() - t0) / max(1, len(job.folds))
         for f, fold in enumerate(job.folds):
             pos = job.test_positions[f]
             proba = stacked.predict_proba(f, [x[pos] for x in features], ctx.device)
             results.append(FoldResult(job.seed, fold, [job.samples[i].sample_id for i in pos], proba.argmax(1), proba,
-                                      {"fold_batched": True, "n_params": n_params, "sandbox": status}, wall))
+                                      {"n_params": n_params}))
         return results
     except BaseException:
         err = traceback.format_exc(limit=30)
         return [FoldResult(job.seed, fold, error=err) for fold in job.folds]
 
 
-def child_main(conn, job: FoldJob | BatchedJob) -> None:
-    """Entry point of the fold process: stream progress, then send the result(s)."""
-    def progress(**info: Any) -> None:
+def jsonable(value: Any, depth: int = 0) -> Any:
+    """A JSON-ready copy of what a bundle recorded (numpy scalars and arrays as numbers and lists, NaN as
+    None, anything else as its repr), so that a record never stops a result from being sent."""
+    if depth > 8:
+        return repr(value)[:200]
+    if isinstance(value, (np.generic,)):
+        value = value.item()
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, np.ndarray):
+        return jsonable(value.tolist(), depth + 1)
+    if isinstance(value, dict):
+        return {str(k): jsonable(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [jsonable(v, depth + 1) for v in value]
+    return repr(value)[:200]
+
+
+def result_message(results: list[FoldResult]) -> dict:
+    return {"op": "result", "results": [
+        {"fold": r.fold, "ids": list(map(str, r.sample_ids)),
+         "pred": None if r.pred is None else [int(v) for v in r.pred],
+         "proba": None if r.proba is None else [[float(x) for x in row] for row in np.asarray(r.proba)],
+         "records": jsonable(r.records), "error": r.error} for r in results]}
+
+
+def bundle_main(fd: int, log_fd: int, facts: dict) -> None:
+    """Entry point of the bundle process (never returns); `facts`: what its parent set up (PID namespace)."""
+    from harness.runner.isolation import confine, die_with_parent
+
+    code = 0
+    try:
+        die_with_parent()
+        plan = channel.recv_pickle(fd, "plan")
+        facts = {**facts, **confine(plan["sandbox"], {fd}, log_fd, plan["work_dir"], plan["namespaces"])}
+        channel.send(fd, {"op": "isolated", "facts": jsonable(facts)})
+        job = channel.recv_pickle(fd, "job")
+        link = Link(fd)
+        t0 = time.perf_counter()
+        results = (execute_batched if isinstance(job, BatchedJob) else execute)(job, link)
+        for r in results:
+            r.wall_s = time.perf_counter() - t0
+        link.tell(result_message(results))
+    except BaseException:
+        code = 1
+        traceback.print_exc()
+    finally:
         try:
-            conn.send(("progress", job.seed, job.fold, info))
-        except (BrokenPipeError, OSError):
-            pass
-
-    _die_with_parent()
-    conn.send(("result", job.run(progress)))
-    conn.close()
-
-
-def _die_with_parent() -> None:
-    """Linux: end this fold if the fork server (and so the harness) goes away, e.g. after kill -9."""
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-            import signal
-
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        except OSError:
-            pass
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)

@@ -30,3 +30,27 @@ def atomic_write_bytes(path: Path | str, data: bytes) -> None:
 
 def atomic_write_text(path: Path | str, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def secret_bytes(path: Path | str, size: int = 32) -> bytes:
+    """A secret kept in `path` (random, created on first use, readable by its owner only)."""
+    import secrets
+
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process made it first
+            data = path.read_bytes()
+        else:
+            data = secrets.token_bytes(size)
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+    if len(data) != size:
+        raise ValueError(f"{path} is not a {size}-byte secret; delete it (it is re-created)")
+    return data

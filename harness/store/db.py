@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from harness.errors import EXIT_CHECK_FAILED, BadInput, HarnessError, LimitReached
+from harness.store.names import check_name
 
 
 class SubmissionNotRunning(HarnessError):
@@ -200,6 +201,8 @@ class Store:
                           provenance: dict, limits=None, host: bool = False, status: str = "running") -> int:
         """Insert a submission, enforcing the phase limits atomically (two processes can never both take the
         last slot: the count and the insert happen under one write lock)."""
+        check_name(team, "team name")
+        check_name(system, "system name")
         now = utcnow()
         with self.transaction():
             if not host:
@@ -355,6 +358,8 @@ class Store:
     def record_scored_predictions(self, *, submission: dict, sample_ids: Sequence[str], folds: Sequence[str],
                                   predictions: Sequence[int], proba, report: dict, limits=None) -> int:
         """`harness score --record`: limit check, submission, predictions and scores in ONE transaction."""
+        check_name(submission["team"], "team name")
+        check_name(submission["system"], "system name")
         now = utcnow()
         with self.transaction():
             if not submission.get("host"):

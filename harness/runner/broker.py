@@ -1,0 +1,107 @@
+"""The supervisor's side of a fold's cache requests (see foldcache.py for the fold's side and the why).
+
+The broker runs only harness code. It reads and writes the shared cache, with MACs, on behalf of one fold:
+`get` returns an entry only if it verifies; `compute` runs a whitelisted Preprocessor method on the fold's own
+sample (the supervisor's copy of it, not whatever the fold sends) and writes what it computed; `put` files an
+entry the bundle computed in the bundle's namespace. `compute` and `put` are refused once the fold has fetched
+its labels.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from harness.runner.channel import pack_arrays, unpack_arrays
+from harness.runner.foldcache import BROKERED, decode
+
+_KIND = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_KEY = re.compile(r"^[0-9a-f]{40}$")
+
+
+class Broker:
+    def __init__(self, cache_root: str, namespace: str, samples: dict[str, Any], threads: int = 1):
+        from harness.preprocess.cache import Cache
+
+        self.shared = Cache(cache_root)
+        self.own = self.shared.namespace(namespace)
+        self.samples = samples
+        self.threads = threads
+        self.label_free = True
+        self._pre = None
+        self.stats = {"get": 0, "hit": 0, "computed": 0, "put": 0, "refused": 0}
+
+    def _preprocessor(self):
+        if self._pre is None:
+            from harness.preprocess.preprocessor import Preprocessor
+
+            self._pre = Preprocessor(threads=self.threads)
+            self._pre.cache = self.shared
+        return self._pre
+
+    def _cache(self, space: Any) -> Any:
+        return {"harness": self.shared, "bundle": self.own}.get(space)
+
+    def handle(self, header: dict, payload: bytes) -> tuple[dict, bytes]:
+        """Answer one request (`get`, `compute` or `put`); never raises for a bad request."""
+        op = header["op"]
+        try:
+            if op == "get":
+                return self._get(header)
+            if op == "compute":
+                return self._compute(header), b""
+            if op == "put":
+                return self._put(header, payload), b""
+        except Exception as exc:  # a request the harness code cannot serve: the fold computes it itself
+            self.stats["refused"] += 1
+            return {"op": op, "ok": False, "hit": False, "reason": f"{type(exc).__name__}: {exc}"[:300]}, b""
+        return {"op": op, "ok": False, "reason": "unknown request"}, b""
+
+    def _checked(self, header: dict) -> tuple[Any, str, str]:
+        cache, kind, key = self._cache(header.get("space", "bundle")), header.get("kind"), header.get("key")
+        if cache is None or not isinstance(kind, str) or not _KIND.match(kind) or not isinstance(key, str) \
+                or not _KEY.match(key):
+            raise ValueError("bad cache address")
+        return cache, kind, key
+
+    def _get(self, header: dict) -> tuple[dict, bytes]:
+        cache, kind, key = self._checked(header)
+        self.stats["get"] += 1
+        found = cache.load(kind, key)
+        if found is None:
+            return {"op": "get", "hit": False}, b""
+        self.stats["hit"] += 1
+        spec, payload = pack_arrays(found[0])
+        return {"op": "get", "hit": True, "meta": found[1], "arrays": spec}, payload
+
+    def _compute(self, header: dict) -> dict:
+        from harness.preprocess.errors import NoFaceError
+
+        if not self.label_free:
+            return {"op": "compute", "ok": False, "reason": "the fold has its labels"}
+        method, sample = header.get("method"), self.samples.get(header.get("sample"))
+        if method not in BROKERED or sample is None:
+            return {"op": "compute", "ok": False, "reason": "unknown method or sample"}
+        args, kwargs = decode(header.get("args", [])), decode_kwargs(header.get("kwargs", {}))
+        try:
+            getattr(self._preprocessor(), method)(sample, *args, **kwargs)
+        except NoFaceError:
+            pass  # "no face" is a cached answer too
+        self.stats["computed"] += 1
+        return {"op": "compute", "ok": True}
+
+    def _put(self, header: dict, payload: bytes) -> dict:
+        if not self.label_free:
+            return {"op": "put", "ok": False, "reason": "the fold has its labels"}
+        _, kind, key = self._checked({**header, "space": "bundle"})
+        meta = header.get("meta")
+        if not isinstance(meta, dict):
+            raise ValueError("meta must be a mapping")
+        self.own.save(kind, key, unpack_arrays(header.get("arrays"), payload), meta)
+        self.stats["put"] += 1
+        return {"op": "put", "ok": True}
+
+
+def decode_kwargs(value: Any) -> dict:
+    if not isinstance(value, dict):
+        raise ValueError("keyword arguments must be a mapping")
+    return {str(k): decode(v) for k, v in value.items()}

@@ -1,0 +1,170 @@
+"""The preprocessing cache as a fold sees it: read through its supervisor, written only by trusted code.
+
+A fold cannot open the shared cache folder (its sandbox does not grant it). Instead:
+- every read goes to the supervisor, which returns an entry only when its MAC verifies;
+- while the fold has not yet asked for its training labels (`label_free`), a miss of the shared preprocessing
+  (face, flow, region motion...) is computed by the supervisor, which runs only harness code on the fold's own
+  samples and writes the result to the shared cache, so later folds and runs hit it; entries of the bundle's own
+  kinds (e.g. its feature vectors) are computed here and handed to the supervisor, which files them in the
+  bundle's private namespace;
+- once the labels have been fetched, nothing the fold computes is shared: misses are computed and kept in the
+  fold's scratch folder, which dies with it.
+Why the label-free stage: anything a fold adds to a shared store after it has seen labels could carry them to a
+later fold (even the mere existence of an entry requested with label-dependent settings); requests made before
+the labels are in the process carry none.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+import threading
+from collections import Counter
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from harness.runner.channel import pack_arrays, unpack_arrays
+
+#: Preprocessor methods a fold may ask its supervisor to compute (one request per outermost call).
+BROKERED = ("landmarks", "face", "track", "aligned_clip", "flow", "apex_frame", "onset_apex_flow", "flow_sequence",
+            "region_motion", "spot_apex")
+_CONFIGS = ("FaceConfig", "FlowConfig", "SpotConfig")
+_state = threading.local()
+
+
+class Unencodable(Exception):
+    """An argument that is not a plain value or a preprocessing config: the call is computed in the fold."""
+
+
+def encode(value: Any) -> Any:
+    """A JSON form of a brokered call's argument: plain values, lists, and the preprocessing configs."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [encode(v) for v in value]
+    name = type(value).__name__
+    if dataclasses.is_dataclass(value) and name in _CONFIGS:
+        return {"__config__": name, "fields": {f.name: encode(getattr(value, f.name))
+                                               for f in dataclasses.fields(value)}}
+    raise Unencodable(name)
+
+
+def decode(value: Any, depth: int = 0) -> Any:
+    """The inverse of `encode`, for the supervisor; configs are rebuilt (and so validated) by their classes."""
+    from harness.preprocess import config as cfg
+
+    if depth > 6:
+        raise ValueError("argument nested too deeply")
+    if isinstance(value, list):
+        if len(value) > 4096:
+            raise ValueError("argument list too long")
+        return [decode(v, depth + 1) for v in value]
+    if isinstance(value, dict):
+        name, fields = value.get("__config__"), value.get("fields")
+        if name not in _CONFIGS or not isinstance(fields, dict) or set(value) != {"__config__", "fields"}:
+            raise ValueError("only preprocessing configs may be passed as mappings")
+        kwargs = {str(k): decode(v, depth + 1) for k, v in fields.items()}
+        if name == "FlowConfig" and "params" in kwargs:
+            kwargs["params"] = {str(k): v for k, v in kwargs["params"]}
+        return getattr(cfg, name)(**kwargs)
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise ValueError(f"unexpected argument type {type(value).__name__}")
+
+
+@dataclasses.dataclass
+class Call:
+    method: str
+    sample_id: str
+    args: list
+    kwargs: dict
+    asked: bool = False
+
+
+class FoldCache:
+    """`Cache`'s interface (key, load, get_or_compute, nonblocking, hits, misses) over the supervisor link."""
+
+    enabled = True
+
+    def __init__(self, link, local, harness_kinds: tuple[str, ...]):
+        self.link, self.local, self.harness_kinds = link, local, harness_kinds
+        self.key = local.key
+        self.hits: Counter[str] = Counter()
+        self.misses: Counter[str] = Counter()
+        self.computed_by_supervisor = 0
+
+    def _space(self, kind: str) -> str:
+        return "harness" if kind in self.harness_kinds else "bundle"
+
+    def load(self, kind: str, key: str) -> tuple[dict, dict] | None:
+        header, payload = self.link.ask({"op": "get", "space": self._space(kind), "kind": kind, "key": key})
+        if header.get("hit"):
+            return unpack_arrays(header["arrays"], payload), dict(header["meta"])
+        return self.local.load(kind, key)
+
+    def _ask_supervisor_to_compute(self) -> bool:
+        call = getattr(_state, "call", None)
+        if call is None or call.asked or not self.link.label_free:
+            return False
+        call.asked = True
+        header, _ = self.link.ask({"op": "compute", "method": call.method, "sample": call.sample_id,
+                                   "args": call.args, "kwargs": call.kwargs})
+        self.computed_by_supervisor += bool(header.get("ok"))
+        return bool(header.get("ok"))
+
+    def get_or_compute(self, kind: str, identity: Mapping[str, Any],
+                       compute: Callable[[], tuple[Mapping[str, np.ndarray], Mapping[str, Any]]]) -> tuple[dict, dict]:
+        key = self.key(kind, identity)
+        found = self.load(kind, key)
+        if found is None and kind in self.harness_kinds and self._ask_supervisor_to_compute():
+            found = self.load(kind, key)
+        if found is not None:
+            self.hits[kind] += 1
+            return found
+        arrays, meta = compute()
+        self.misses[kind] += 1
+        arrays, meta = dict(arrays), dict(meta)
+        if kind not in self.harness_kinds and self.link.label_free:
+            spec, payload = pack_arrays(arrays)
+            self.link.ask({"op": "put", "kind": kind, "key": key, "meta": meta, "arrays": spec}, payload)
+        else:
+            self.local.save(kind, key, arrays, meta)
+        return arrays, meta
+
+    @contextlib.contextmanager
+    def nonblocking(self):
+        yield  # the supervisor waits on other processes' locks itself
+
+
+def _brokered(method):
+    @functools.wraps(method)
+    def wrapper(self, sample, *args, **kwargs):
+        if getattr(_state, "call", None) is not None:
+            return method(self, sample, *args, **kwargs)
+        try:
+            _state.call = Call(method.__name__, str(sample.sample_id), encode(list(args)),
+                               {str(k): encode(v) for k, v in kwargs.items()})
+        except Unencodable:
+            _state.call = Call(method.__name__, "", [], {}, asked=True)  # computed in the fold
+        try:
+            return method(self, sample, *args, **kwargs)
+        finally:
+            _state.call = None
+    return wrapper
+
+
+def fold_preprocessor(link, scratch: Path, threads: int):
+    """The `context.preprocess` of a fold: the shared Preprocessor API over a `FoldCache`."""
+    from harness.preprocess.cache import Cache
+    from harness.preprocess.preprocessor import KINDS, Preprocessor
+
+    class FoldPreprocessor(Preprocessor):
+        pass
+
+    for name in BROKERED:
+        setattr(FoldPreprocessor, name, _brokered(getattr(Preprocessor, name)))
+    pre = FoldPreprocessor(scratch, threads=threads)
+    pre.cache = FoldCache(link, Cache(Path(scratch) / "preprocess"), KINDS)
+    return pre

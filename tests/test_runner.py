@@ -229,30 +229,38 @@ def test_check_passes_on_expectations_and_fails_on_a_broken_bundle(corpus, tmp_p
 def test_test_view_carries_no_labels_and_hides_keyframes_when_told(corpus):
     from harness.protocols import get_protocol
     from harness.protocols.task import build_task
+    from harness.runner.opaque import opaque_ids
     from harness.runner.staging import stage_table
     from harness.runner.views import test_set
 
     task = build_task(get_protocol("casme3-7class"), corpus)
-    staged = stage_table(task.table, corpus.parent / "stage-view-test")
+    staged = stage_table(task.table, opaque_ids(task.table["uid"]), corpus.parent / "stage-view-test")
     fold = task.folds()[0]
     view = test_set(task.table, fold.test, staged, task.protocol.classes, keyframes=False)
+    uids = set(task.table["uid"])
     for s in view:
         assert not any(hasattr(s, a) for a in ("label", "label_index", "emotion", "aus"))
         assert s.onset is None and s.apex is None
-        assert Path(s.frames_dir).parent.name == "frames"  # staged, not inside the data root
+        assert s.sample_id not in uids and Path(s.frames_dir).name == s.sample_id  # opaque, folder too
         assert not Path(s.frames_dir).resolve().is_relative_to(corpus.resolve())
+        for name in s.frame_files:  # copies: no inode, timestamp or path shared with the release's files
+            staged_file = Path(s.frames_dir, name)
+            assert not staged_file.is_symlink() and staged_file.stat().st_nlink == 1
         assert s.frames().shape[0] == len(s.frame_indices)
+    assert [s.sample_id for s in view] == [s.sample_id for s in sorted(view, key=lambda s: (s.cache_key,
+                                                                                               s.sample_id))]
 
 
 def test_inner_split_is_subject_disjoint(corpus):
     from harness.api import Context
     from harness.protocols import get_protocol
     from harness.protocols.task import build_task
+    from harness.runner.opaque import opaque_ids
     from harness.runner.staging import stage_table
     from harness.runner.views import train_set
 
     task = build_task(get_protocol("casme3-7class"), corpus)
-    staged = stage_table(task.table, corpus.parent / "stage-inner-test")
+    staged = stage_table(task.table, opaque_ids(task.table["uid"]), corpus.parent / "stage-inner-test")
     train = train_set(task.table, range(len(task.table)), staged, task.protocol.classes)
     ctx = Context(task.protocol.classes, "p", None, "f", 0, "cpu", "quick", {}, corpus, corpus)
     fit_part, val_part = ctx.inner_split(train, 0.25)
@@ -303,9 +311,13 @@ def test_local_and_ray_executors_give_the_same_scores_as_serial(corpus, tmp_path
 
 def test_fold_batched_training_matches_fold_by_fold(corpus):
     """All LOSO folds as one stacked model give the fold-by-fold predictions (probabilities within 1e-4)."""
+    from harness.errors import BadInput
+
     one_by_one = submit(BUNDLES / "tiny-mlp", "casme3-7class", data_root=corpus, seeds=[0], device="cpu")
+    with pytest.raises(BadInput, match="reviewed bundles only"):  # one process sees every label: not by default
+        submit(BUNDLES / "tiny-mlp", "casme3-7class", data_root=corpus, seeds=[0], device="cpu", fold_batched=True)
     batched = submit(BUNDLES / "tiny-mlp", "casme3-7class", data_root=corpus, seeds=[0], device="cpu",
-                     fold_batched=True)
+                     fold_batched=True, trust_bundle=True)
     assert batched.submission_id != one_by_one.submission_id
     with open_store() as store:
         a, b = (store.predictions(store.runs(o.submission_id)[0]["id"]) for o in (one_by_one, batched))
@@ -313,11 +325,12 @@ def test_fold_batched_training_matches_fold_by_fold(corpus):
     assert a.keys() == b.keys() and len(a) == 24
     assert all(a[k][0] == b[k][0] for k in a)
     assert max(abs(x - y) for k in a for x, y in zip(a[k][1], b[k][1])) < 1e-4
-    assert prov["fold_batched"] is True and "fold-batched" in prov["isolation"]
-    from harness.errors import BadInput
-
+    assert prov["fold_batched"] is True and "fold-batched" in prov["isolation"] and prov["trust"] == "--trust-bundle"
+    assert any("fold-batched" in g for g in prov["guarantees_not_held"])
+    assert any("--trust-bundle" in g for g in prov["guarantees_not_held"])
     with pytest.raises(BadInput, match="LOSO"):
-        submit(BUNDLES / "tiny-mlp", "ccac2024-dfme", "test_A", data_root=corpus, fold_batched=True)
+        submit(BUNDLES / "tiny-mlp", "ccac2024-dfme", "test_A", data_root=corpus, fold_batched=True,
+               trust_bundle=True)
 
 
 def test_fold_sandbox_blocks_known_paths_and_cross_fold_files(corpus, tmp_path):
@@ -343,3 +356,40 @@ def test_fold_sandbox_blocks_known_paths_and_cross_fold_files(corpus, tmp_path):
         records = store.get_submission(out.submission_id).provenance["fold_records"]["0"]
     assert all(r["probe"]["read"] is True and r["probe"]["stash"] is True for r in records.values())
     assert stash.exists()
+
+
+def test_folds_use_the_harness_that_is_actually_imported(corpus, tmp_path):
+    """A checkout put on sys.path by a script, beside the installed package: folds import (and are allowed to
+    read) the checkout's harness, not whatever a fresh interpreter would find."""
+    import shutil
+
+    copy = tmp_path / "checkout"
+    for part in ("harness", "protocols"):
+        shutil.copytree(REPO / part, copy / part, ignore=shutil.ignore_patterns("__pycache__"))
+    home = tmp_path / "home"
+    script = (f"import sys; sys.path.insert(0, {str(copy)!r})\n"
+              "from harness.cli.main import main\n"
+              f"sys.exit(main(['submit', {str(BUNDLES / 'late-import')!r}, '-p', 'casme3-7class', '--data-root', "
+              f"{str(corpus)!r}, '--json']))\n")
+    env = dict(os.environ, HARNESS_HOME=str(home), HARNESS_LEADERBOARD_DIR=str(home / "lb"))
+    res = subprocess.run([sys.executable, "-c", script], env=env, cwd=tmp_path, capture_output=True, text=True,
+                         timeout=300)
+    assert res.returncode == 0, res.stdout + res.stderr
+    sid = json.loads(res.stdout)["submission_id"]
+    con = sqlite3.connect(home / "results.sqlite")
+    prov = json.loads(con.execute("SELECT provenance FROM submissions WHERE id=?", (sid,)).fetchone()[0])
+    con.close()
+    files = {rec["classic_file"] for rec in prov["fold_records"]["0"].values()}
+    assert files == {str(copy / "harness" / "classic.py")}
+
+
+def test_check_reports_the_cause_of_a_failing_fold(corpus, tmp_path, capsys):
+    spec = tmp_path / "e.yaml"
+    spec.write_text(f"version: 1\nseeds: [0]\ndata_root: {corpus}\nchecks:\n"
+                    f"  - {{bundle: {BUNDLES / 'raiser'}, protocol: casme3-7class, expect: {{uf1: {{min: 0.1}}}}}}\n")
+    assert main(["check", "-e", str(spec), "--executor", "serial"]) == 1
+    out = capsys.readouterr()
+    assert "ValueError: no usable training clip: every one was shorter than 3 frames" in out.out
+    assert main(["check", "-e", str(spec), "--executor", "serial", "--json"]) == 1
+    (row,) = json.loads(capsys.readouterr().out)
+    assert "ValueError: no usable training clip" in row["error"]

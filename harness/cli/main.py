@@ -66,24 +66,36 @@ def cli() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from harness.cli.options import JSON_MODE
     from harness.errors import HarnessError
 
+    args = list(sys.argv[1:] if argv is None else argv)
+    JSON_MODE["on"] = False
     try:
-        code = cli.main(args=argv, prog_name="harness", standalone_mode=False)
+        code = cli.main(args=args, prog_name="harness", standalone_mode=False)
         if isinstance(code, int):
             return code  # a command ended with ctx.exit(code)
     except HarnessError as exc:
         click.echo(f"error: {exc}", err=True)
-        return exc.exit_code
+        return _json_error(str(exc), exc.exit_code, type(exc).__name__, JSON_MODE["on"])
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.Abort:
         click.echo("aborted", err=True)
-        return 130
+        return _json_error("aborted", 130, "Abort", JSON_MODE["on"])
     except click.ClickException as exc:
         exc.show()
-        return 2
+        return _json_error(exc.format_message(), 2, type(exc).__name__, JSON_MODE["on"] or "--json" in args)
     return 0
+
+
+def _json_error(message: str, code: int, kind: str, as_json: bool) -> int:
+    """Under --json, an error is a JSON document on stdout as well (a machine reading stdout gets something)."""
+    if as_json:
+        from harness.cli.options import echo_json
+
+        echo_json({"error": message, "exit_code": code, "kind": kind})
+    return code
 
 
 if __name__ == "__main__":

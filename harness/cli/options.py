@@ -7,7 +7,17 @@ data_root_option = click.option(
     "--data-root", "data_root", type=click.Path(file_okay=False), envvar="HARNESS_DATA_ROOT", default=None,
     help="Folder holding one folder per dataset (dfme/, casme3/, casme2/, samm/, smic/). "
          "Default: the embedded synthetic corpus.")
-json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output on stdout.")
+JSON_MODE = {"on": False}   # set while a command with --json given runs: main() then reports errors as JSON too
+
+
+def _json_callback(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+    if value:
+        JSON_MODE["on"] = True
+    return value
+
+
+json_option = click.option("--json", "as_json", is_flag=True, callback=_json_callback,
+                           help="Machine-readable output on stdout (errors too: {\"error\": ..., \"exit_code\": ...}).")
 protocol_option = click.option("--protocol", "-p", "protocol", required=True, help="Protocol name (see `harness protocols`).")
 phase_option = click.option("--phase", default=None, help="Phase of a phased protocol (e.g. test_A).")
 

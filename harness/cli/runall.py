@@ -82,7 +82,7 @@ def run_all(data_root: str | None, bundles: tuple[str, ...], protocols: tuple[st
             except HarnessError as exc:
                 failures += 1
                 rows.append([path.name, proto + (f" {phase}" if phase else ""), "-", "-", "-",
-                             "FAILED: " + str(exc).splitlines()[0][:80], f"{time.perf_counter() - t:.1f}"])
+                             "FAILED: " + str(exc).splitlines()[0][:240], f"{time.perf_counter() - t:.1f}"])
             if not quiet:
                 click.echo(" | ".join(rows[-1]), err=True)
     written = write_boards()

@@ -25,6 +25,7 @@ def list_submissions(protocol: str | None, phase: str | None, team: str | None, 
     from tabulate import tabulate
 
     from harness.store.db import open_store
+    from harness.store.names import printable, shown_name
 
     with open_store() as store:
         subs = [s for s in store.submissions(protocol, phase, status) if team is None or s.team == team]
@@ -38,9 +39,10 @@ def list_submissions(protocol: str | None, phase: str | None, team: str | None, 
     if not rows:
         click.echo("no submissions match")
         return
-    click.echo(tabulate([[r["id"], r["status"], r["protocol"] + (f" {r['phase']}" if r["phase"] else ""), r["team"],
-                          r["system"], r["created_at"][:19], "" if r["uf1"] is None else f"{r['uf1']:.4f}",
-                          (r["error"] or "")[:60]] for r in rows],
+    click.echo(tabulate([[r["id"], r["status"], r["protocol"] + (f" {r['phase']}" if r["phase"] else ""),
+                          shown_name(r["team"]), shown_name(r["system"]), r["created_at"][:19],
+                          "" if r["uf1"] is None else f"{r['uf1']:.4f}",
+                          " ".join(printable(r["error"] or "").split())[:60]] for r in rows],
                         headers=["id", "status", "board", "team", "system", "created (UTC)", "UF1", "error"],
                         disable_numparse=True))
 
@@ -57,6 +59,8 @@ def abandon(submission_id: int, reason: str) -> None:
 
     with open_store() as store:
         sub = store.abandon_submission(submission_id, reason)
+    from harness.store.names import shown_name
+
     board = sub.protocol + (f" {sub.phase}" if sub.phase else "")
-    click.echo(f"submission {sub.id} ({sub.team} / {sub.system}, {board}) is now failed: it no longer counts "
-               "towards the phase limits")
+    click.echo(f"submission {sub.id} ({shown_name(sub.team)} / {shown_name(sub.system)}, {board}) is now failed: "
+               "it no longer counts towards the phase limits")

@@ -25,10 +25,13 @@ def parse_overrides(items: tuple[str, ...]) -> dict:
 
     out = {}
     for item in items:
-        if "=" not in item:
+        if "=" not in item or not item.split("=", 1)[0].strip():
             raise BadInput(f"--set takes key=value, not {item!r}")
         key, value = item.split("=", 1)
-        out[key.strip()] = yaml.safe_load(value)
+        try:
+            out[key.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError as exc:
+            raise BadInput(f"--set {key.strip()}: {value!r} is not a YAML value ({exc})") from None
     return out
 
 
@@ -51,7 +54,13 @@ def parse_overrides(items: tuple[str, ...]) -> dict:
 @click.option("--rerun", is_flag=True, help="Evaluate again even if an identical run is already scored.")
 @click.option("--host", is_flag=True, help="Organiser's reference run: exempt from phase limits (recorded).")
 @click.option("--fold-batched", is_flag=True,
-              help="Train all LOSO folds at once as one stacked model (neural bundles with batched_spec).")
+              help="Train all LOSO folds at once as one stacked model (reviewed neural bundles with batched_spec): "
+                   "one process then sees every fold's labels.")
+@click.option("--trust-bundle", is_flag=True,
+              help="Allow --fold-batched for a bundle that is not on the reviewed list (recorded, marked on the board).")
+@click.option("--fold-time-limit", "fold_time_limit", type=click.FloatRange(min=0, min_open=True), default=None,
+              metavar="SECONDS", help="Kill a fold (and fail the run) after this long; default: the protocol's "
+                                      "fold_time_limit_s, else 6 h.")
 @click.option("--no-sandbox", is_flag=True,
               help="Do not restrict the folds' filesystem access (debugging only; recorded with the run).")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
@@ -59,11 +68,14 @@ def parse_overrides(items: tuple[str, ...]) -> dict:
 def submit(bundle: str, protocol: str, phase: str | None, team: str | None, seeds: str, profile: str | None,
            overrides: tuple[str, ...], device: str, executor: str, workers: int | None, ray_address: str | None,
            gpus_per_fold: float | None, data_root: str | None, resume: bool, rerun: bool, host: bool,
-           fold_batched: bool, no_sandbox: bool, quiet: bool, as_json: bool) -> None:
+           fold_batched: bool, trust_bundle: bool, fold_time_limit: float | None, no_sandbox: bool, quiet: bool,
+           as_json: bool) -> None:
     """Train and evaluate BUNDLE (a folder with bundle.yaml, or a shipped bundle's name) under a protocol.
 
     LOSO protocols fit one model per held-out subject; phase protocols fit on the training split and predict the
-    phase. Each fold's predictions are committed as it ends; the same command resumes an interrupted run.
+    phase. Each fold runs confined (see the README's guarantees); what a bundle prints goes to the fold's log
+    under HARNESS_HOME/logs/. Each fold's predictions are committed as it ends; the same command resumes an
+    interrupted run. Every option is checked before anything is recorded.
     """
     from harness.runner.run import submit as run_submit
     from harness.scoring.report import render_report
@@ -75,7 +87,7 @@ def submit(bundle: str, protocol: str, phase: str | None, team: str | None, seed
                          device=device, data_root=data_root, executor=executor, workers=workers,
                          quiet=quiet or as_json, resume=resume, rerun=rerun, host=host,
                          overrides=parse_overrides(overrides), executor_options=options, fold_batched=fold_batched,
-                         sandbox=not no_sandbox)
+                         sandbox=not no_sandbox, trust_bundle=trust_bundle, fold_time_limit_s=fold_time_limit)
     if as_json:
         echo_json({"submission_id": outcome.submission_id, "status": outcome.status, "wall_s": outcome.wall_s,
                    "identity": outcome.identity, "report": outcome.report})

@@ -2,7 +2,10 @@
 
 Measured rows are ranked by the protocol's ranking keys (UF1, then UAR, then ACC, then the earliest
 submission); published rows from papers sit in their own, unranked table. Every user-supplied string goes
-through `inert()` so that a team called `<script>` or `**win**` renders as plain text.
+through `inert()` so that a team called `<script>` or `**win**` renders as plain text; team and system names
+also through `shown_name()` (no control or bidirectional characters, at most 64 characters), which the store
+enforces on new submissions but older rows may predate. A row whose isolation guarantees did not all hold
+(provenance `guarantees_not_held`: fold-batched, no Landlock, ...) is marked and footnoted.
 """
 from __future__ import annotations
 
@@ -14,13 +17,15 @@ from typing import Sequence
 
 from harness.paths import builtin_dir, leaderboard_dir
 from harness.store.atomic import atomic_write_bytes, atomic_write_text
+from harness.store.names import printable, shown_name
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]|~$])")  # `$` too: GitHub renders $...$ as math
 
 
 def inert(text: object) -> str:
-    """Plain text for a markdown table cell: HTML escaped, markdown specials backslash-escaped, one line."""
-    s = " ".join(str(text).split())
+    """Plain text for a markdown table cell: no control or bidirectional characters, HTML escaped, markdown
+    specials backslash-escaped, one line."""
+    s = " ".join(printable(text).split())
     s = html.escape(s, quote=False)
     return _MD_SPECIAL.sub(r"\\\1", s)
 
@@ -102,13 +107,20 @@ def render_board(proto, phase: str | None, rows: list[dict], published: list[dic
             seeds = (f"{m['uf1']['value']:.3f} ± {m['uf1']['std']:.3f} ({r['n_seeds']})" if r["n_seeds"] > 1
                      else "1")
             link = provenance_links.get(r["id"])
-            table.append([i, inert(r["system"]), inert(r["team"]), inert(r["kind"]), _ci_cell(m["uf1"]),
+            marked = " †" if _not_held(r) else ""
+            table.append([i, inert(shown_name(r["system"])) + marked, inert(shown_name(r["team"])), inert(r["kind"]),
+                          _ci_cell(m["uf1"]),
                           _ci_cell(m["uar"]), _ci_cell(m["acc"]), seeds, r["n_samples"],
                           inert(_data_label(r["provenance"])), r["created_at"][:10],
                           f"[{link.rsplit('/', 1)[-1][:12]}]({link})" if link else "—"])
         lines.append(tabulate(table, headers=["Rank", "System", "Team", "Kind", "UF1 [95% CI]", "UAR [95% CI]",
                                               "ACC [95% CI]", "Seeds", "N", "Data", "Date", "Provenance"],
                               tablefmt="github", disable_numparse=True))
+        notes = [f"{inert(shown_name(r['system']))} ({inert(shown_name(r['team']))}): "
+                 + "; ".join(inert(t) for t in _not_held(r)) for r in rows if _not_held(r)]
+        if notes:
+            lines += ["", "† Isolation guarantees that did not hold for this row (see the README's guarantees): "
+                      + " · ".join(notes)]
     else:
         lines.append("No scored submissions yet.")
     if published:
@@ -122,6 +134,10 @@ def render_board(proto, phase: str | None, rows: list[dict], published: list[dic
         lines.append(tabulate(table, headers=["System", "Team", "Kind", "UF1", "UAR", "ACC", "Source"],
                               tablefmt="github", disable_numparse=True))
     return "\n".join(lines) + "\n"
+
+
+def _not_held(row: dict) -> list[str]:
+    return [str(t) for t in (row.get("provenance") or {}).get("guarantees_not_held") or []]
 
 
 def _provenance_name(row: dict) -> str:
@@ -188,7 +204,7 @@ def _write_figure(path: Path, proto, phase: str | None, rows: list[dict]) -> Pat
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    names = [f"{r['system']} ({r['team']})" for r in rows][::-1]
+    names = [f"{shown_name(r['system'])} ({shown_name(r['team'])})" for r in rows][::-1]
     vals = [r["metrics"]["uf1"]["value"] for r in rows][::-1]
     lo = [v - r["metrics"]["uf1"]["ci"][0] for v, r in zip(vals, rows[::-1])]
     hi = [r["metrics"]["uf1"]["ci"][1] - v for v, r in zip(vals, rows[::-1])]

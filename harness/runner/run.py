@@ -418,8 +418,10 @@ def _run_tasks(store, ex, tasks, run_ids: dict[int, int], total: int, done: int,
 
     try:
         for result in ex.map(tasks, on_progress):
-            if result.error:
-                raise FoldFailed(f"fold {result.fold} (seed {result.seed}) failed:\n{result.error}")
+            if result.error:  # its first line is the cause: one-line summaries (check, run-all) keep it
+                cause, _, details = result.error.partition("\n")
+                raise FoldFailed(f"fold {result.fold} (seed {result.seed}) failed: {cause}"
+                                 + (f"\n{details}" if details else ""))
             store.commit_fold(run_ids[result.seed], result.fold, result.sample_ids, result.pred, result.proba,
                               result.wall_s, result.records)
             bar.update(1)

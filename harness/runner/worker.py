@@ -199,8 +199,8 @@ def execute(job: FoldJob, link: Link) -> list[FoldResult]:
         pred, proba = normalise_output(submission.predict(job.test, ctx), job.test)
         result.sample_ids, result.pred, result.proba = job.test.ids, pred, proba
         result.records = dict(ctx.records)
-    except BaseException:  # a bundle's failure is reported, not propagated into the harness
-        result.error = traceback.format_exc(limit=30)
+    except BaseException as exc:  # a bundle's failure is reported, not propagated into the harness
+        result.error = failure_text(exc)
     return [result]
 
 
@@ -242,9 +242,15 @@ def execute_batched(job: BatchedJob, link: Link) -> list[FoldResult]:
             results.append(FoldResult(job.seed, fold, [job.samples[i].sample_id for i in pos], proba.argmax(1), proba,
                                       {"n_params": n_params}))
         return results
-    except BaseException:
-        err = traceback.format_exc(limit=30)
+    except BaseException as exc:
+        err = failure_text(exc)
         return [FoldResult(job.seed, fold, error=err) for fold in job.folds]
+
+
+def failure_text(exc: BaseException) -> str:
+    """The cause on the first line (what a one-line summary keeps), then the traceback."""
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0] if lines else ''}\n{traceback.format_exc(limit=30)}"
 
 
 def jsonable(value: Any, depth: int = 0) -> Any:

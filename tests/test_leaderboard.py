@@ -140,7 +140,7 @@ def test_published_rows_in_their_own_section(board, out):
 
 def test_names_render_inert(out):
     evil_team = "<script>alert(1)</script>"
-    evil_system = "**bold** | pipe [x](http://e) `c` $x^$\nnewline"
+    evil_system = "**bold** | pipe [x](http://e) `c` $x^$ newline"  # a newline is refused (test_submission_rules)
     with open_store() as s:
         _add(s, "casme3-3class", None, evil_team, evil_system, (0.4, 0.4, 0.4))
         _add(s, "casme3-3class", None, "plain", "plain", (0.3, 0.3, 0.3), kind="<b>k</b>")

@@ -121,7 +121,7 @@ def test_names_stored_before_the_rules_are_neutralised_on_boards_and_listings(co
     from harness.runner.run import submit
 
     out = submit("sanity-majority", "casme3-7class", data_root=corpus, regenerate_board=False)
-    evil = "\u202eevil\x1b[31m" + "x" * 100_000
+    evil = "\u202eevil\x1b[31m\nline" + "x" * 100_000
     con = sqlite3.connect(harness_home / "results.sqlite")
     con.execute("UPDATE submissions SET team=?, system=? WHERE id=?", (evil, evil, out.submission_id))
     con.commit()

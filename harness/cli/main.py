@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     from harness.errors import HarnessError
 
     args = list(sys.argv[1:] if argv is None else argv)
-    JSON_MODE["on"] = False
+    JSON_MODE.update(on=False, printed=False)
     try:
         code = cli.main(args=args, prog_name="harness", standalone_mode=False)
         if isinstance(code, int):
@@ -90,10 +90,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _json_error(message: str, code: int, kind: str, as_json: bool) -> int:
-    """Under --json, an error is a JSON document on stdout as well (a machine reading stdout gets something)."""
-    if as_json:
-        from harness.cli.options import echo_json
+    """Under --json, an error is a JSON document on stdout as well (a machine reading stdout gets one document:
+    the command's own, if it printed one before failing, else this)."""
+    from harness.cli.options import JSON_MODE, echo_json
 
+    if as_json and not JSON_MODE["printed"]:
         echo_json({"error": message, "exit_code": code, "kind": kind})
     return code
 

@@ -7,7 +7,9 @@ data_root_option = click.option(
     "--data-root", "data_root", type=click.Path(file_okay=False), envvar="HARNESS_DATA_ROOT", default=None,
     help="Folder holding one folder per dataset (dfme/, casme3/, casme2/, samm/, smic/). "
          "Default: the embedded synthetic corpus.")
-JSON_MODE = {"on": False}   # set while a command with --json given runs: main() then reports errors as JSON too
+#: "on" while a command runs with --json (main() then reports an error as JSON too, unless the command has
+#: printed its own document already: "printed")
+JSON_MODE = {"on": False, "printed": False}
 
 
 def _json_callback(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
@@ -26,3 +28,4 @@ def echo_json(data) -> None:
     import json
 
     click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
+    JSON_MODE["printed"] = True

@@ -5,9 +5,11 @@ A fold could still stat() any path (is there a data root at /data/casme3?), and 
 whose path it knows (a Docker daemon's, another program's fork server): Landlock on kernels up to ABI 7 does
 not mediate connecting to a named socket, and a root-owned socket's owner is root. In its own mount namespace
 the fold therefore pivots into a fresh tmpfs where every granted path is bind-mounted at the same place
-(read-only unless writable), plus a /proc of its own PID namespace, the null-like devices and a private
-/dev/shm. Nothing else exists there: not the data, not the harness's store, not other folds' folders, not any
-other socket. Paths stay the same, so Python, its libraries and the Landlock rules work unchanged.
+(read-only and without access-time updates unless writable: reading a frame must not leave a mark a later fold
+could stat), plus a /proc of its own PID namespace, the null-like devices and a private /dev/shm. Nothing else
+exists there: not the data, not the harness's store, not other folds' folders, not any other socket. Paths stay
+the same, so Python and its libraries work unchanged, except the fold's own two folders, which appear at
+/fold/frames and /fold/work (so that their paths say nothing about where the harness keeps things).
 
 Needs a private mount namespace (root, or unprivileged user namespaces); the caller records whether it held.
 """
@@ -20,7 +22,10 @@ import platform
 from harness.runner.sandbox import SandboxPlan
 
 _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 1, 2, 4, 8
-_MS_REMOUNT, _MS_BIND, _MS_REC = 32, 4096, 0x4000
+_MS_REMOUNT, _MS_NOATIME, _MS_BIND, _MS_REC = 32, 1024, 4096, 0x4000
+#: Where the fold sees its staged frames and its scratch folder: names that say nothing about the harness's
+#: folders (the frame store lives in the harness's cache, the scratch folder under its staging root).
+VIEW_FRAMES, VIEW_WORK = "/fold/frames", "/fold/work"
 _MNT_DETACH = 2
 _PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "arm64": 41, "riscv64": 41, "ppc64le": 203, "s390x": 217}
 _DEV_LINKS = {"fd": "/proc/self/fd", "stdin": "/proc/self/fd/0", "stdout": "/proc/self/fd/1",
@@ -62,12 +67,12 @@ def _make_point(root: str, path: str, is_dir: bool) -> str:
     return target
 
 
-def _binds(plan: SandboxPlan) -> list[tuple[str, bool]]:
-    """(real path, writable) to bind, parents before children, each covered path only once."""
+def _binds(plan: SandboxPlan, moved: dict[str, str]) -> list[tuple[str, bool]]:
+    """(real path, writable) to bind in place, parents before children, each covered path only once."""
     wanted: dict[str, bool] = {}
     for paths, writable in ((plan.read, False), (plan.write, True), (list(plan.devices), True)):
         for p in paths:
-            if p in ("/proc",) or not os.path.exists(p):
+            if p in ("/proc",) or p in moved or not os.path.exists(p):
                 continue
             real = os.path.realpath(p)
             wanted[real] = wanted.get(real, False) or writable
@@ -81,19 +86,27 @@ def _binds(plan: SandboxPlan) -> list[tuple[str, bool]]:
     return out
 
 
-def enter(plan: SandboxPlan, work_dir: str, private_proc: bool, private_shm: bool) -> str:
-    """Pivot this process (in its own mount namespace) into a root made of the plan's paths; returns a
-    description. Raises ViewFailed (nothing outside this namespace has changed then)."""
+def _bind(libc, src: str, target: str, writable: bool) -> None:
+    _mount(libc, src, target, None, _MS_BIND | _MS_REC)
+    if not writable:
+        _mount(libc, None, target, None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY | _MS_NOSUID | _MS_NOATIME)
+
+
+def enter(plan: SandboxPlan, work_dir: str, moved: dict[str, str], private_proc: bool, private_shm: bool) -> str:
+    """Pivot this process (in its own mount namespace) into a root made of the plan's paths, with each host
+    path in `moved` shown at its new place instead; returns a description. Raises ViewFailed (nothing outside
+    this namespace has changed then)."""
     libc = ctypes.CDLL(None, use_errno=True)
     root = work_dir.rstrip("/") + ".root"
     os.makedirs(root, exist_ok=True)
     _mount(libc, "tmpfs", root, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=16m,mode=0755")
-    for real, writable in _binds(plan):
-        target = _make_point(root, real, os.path.isdir(real))
-        _mount(libc, real, target, None, _MS_BIND | _MS_REC)
-        if not writable:
-            _mount(libc, None, target, None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY | _MS_NOSUID)
+    for real, writable in _binds(plan, moved):
+        _bind(libc, real, _make_point(root, real, os.path.isdir(real)), writable)
+    for host, view in moved.items():
+        _bind(libc, host, _make_point(root, view, True), host in plan.write)
     for path in [*plan.read, *plan.write, *plan.devices]:
+        if path in moved:
+            continue
         for link, dest in _symlinks_on_the_way(path):
             if not os.path.lexists(root + link):
                 os.makedirs(os.path.dirname(root + link), exist_ok=True)
@@ -119,5 +132,5 @@ def enter(plan: SandboxPlan, work_dir: str, private_proc: bool, private_shm: boo
     else:
         _check(libc.chroot(b"."), "chroot")
         how = "chroot"
-    os.chdir(work_dir)
+    os.chdir(moved.get(work_dir, work_dir))
     return f"yes ({how} into the granted paths only)"

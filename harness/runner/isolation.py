@@ -101,7 +101,7 @@ def _std_streams(log_fd: int) -> None:
     sys.stderr = open(2, "w", buffering=1, encoding="utf-8", errors="backslashreplace", closefd=False)
 
 
-def _namespaces(libc, plan: SandboxPlan, work_dir: str) -> dict[str, Any]:
+def _namespaces(libc, plan: SandboxPlan, work_dir: str, moved: dict[str, str]) -> dict[str, Any]:
     """Own network, IPC and mount namespaces, and in the latter a root holding only the granted paths with a
     private /proc (when this is init of a PID namespace) and /dev/shm (fsview.py). Returns what held."""
     from harness.runner import fsview
@@ -121,8 +121,8 @@ def _namespaces(libc, plan: SandboxPlan, work_dir: str) -> dict[str, Any]:
     pid1 = os.getpid() == 1
     facts["namespaces"] = "network, ipc, mount" + (", pid" if pid1 else "")
     try:
-        facts["private_root"] = fsview.enter(plan, work_dir, private_proc=pid1, private_shm=True)
-        facts.update(private_proc=pid1, private_shm=True)
+        facts["private_root"] = fsview.enter(plan, work_dir, moved, private_proc=pid1, private_shm=True)
+        facts.update(private_proc=pid1, private_shm=True, moved=True)
     except OSError as exc:
         facts["private_root"] = f"no ({exc})"
         if pid1 and libc.mount(b"proc", b"/proc", b"proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, None) == 0:
@@ -152,11 +152,20 @@ def _drop_capabilities(libc) -> str:
     return "none left" if eff.strip("0") == "" else f"left: {eff}"
 
 
+#: Environment variables a fold keeps: those that decide numerics, threads, devices, locale and Python itself.
+#: Everything else (HARNESS_*, tokens, credentials, a user's own paths) is dropped: a bundle could otherwise
+#: report it in its records, which the boards publish.
+KEPT_VARIABLES = ("PATH", "LANG", "LANGUAGE", "LC_", "TZ", "LD_LIBRARY_PATH", "PYTHONPATH", "PYTHONHASHSEED",
+                  "PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED", "PYTHONIOENCODING", "VIRTUAL_ENV", "OMP_", "MKL_",
+                  "OPENBLAS_", "KMP_", "GOMP_", "NUMEXPR_", "NVPL_", "CUDA_", "CUBLAS_", "CUDNN_", "NVIDIA_",
+                  "TORCH_", "OPENCV_", "TF_CPP_", "GLOG_", "TQDM_")
+
+
 def forget_environment(work_dir: str) -> None:
-    """No HARNESS_* variable, no command line; scratch files of every library go to the fold's folder."""
+    """Only the variables above, no command line; scratch files of every library go to the fold's folder."""
     import tempfile
 
-    for var in [v for v in os.environ if v.startswith("HARNESS_")]:
+    for var in [v for v in os.environ if not v.startswith(KEPT_VARIABLES) or v.startswith("HARNESS_")]:
         del os.environ[var]
     sys.argv[:] = ["harness-fold"]
     os.chdir(work_dir)
@@ -165,9 +174,12 @@ def forget_environment(work_dir: str) -> None:
     tempfile.tempdir = str(work_dir)
 
 
-def confine(plan: SandboxPlan | None, keep_fds: set[int], log_fd: int, work_dir: str,
-            namespaces: bool = True) -> dict[str, Any]:
-    """Apply every layer to this process (before any bundle code); returns what held, for the provenance."""
+def confine(plan: SandboxPlan | None, keep_fds: set[int], log_fd: int, work_dir: str, frames_root: str,
+            namespaces: bool = True) -> tuple[dict[str, Any], dict[str, str]]:
+    """Apply every layer to this process (before any bundle code); returns what held (for the provenance) and
+    where the fold's own folders now appear (host path -> path in the fold's view; empty if unmoved)."""
+    from harness.runner.fsview import VIEW_FRAMES, VIEW_WORK
+
     facts: dict[str, Any] = {}
     _close_descriptors(keep_fds | {log_fd})
     _std_streams(log_fd)
@@ -176,19 +188,22 @@ def confine(plan: SandboxPlan | None, keep_fds: set[int], log_fd: int, work_dir:
     signal.signal(signal.SIGINT, signal.SIG_DFL)  # the zygote ignores Ctrl-C; a fold need not
     facts["session"] = "own session and process group"
     os.makedirs(work_dir, exist_ok=True)
-    forget_environment(work_dir)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    if plan is None:
-        facts["landlock"] = "none (disabled)"
-        return facts
-    if not sys.platform.startswith("linux"):
-        facts["landlock"] = restrict(plan)
-        return facts
-    libc = _libc()
-    if namespaces:
-        facts.update(_namespaces(libc, plan, work_dir))
+    moved: dict[str, str] = {}
+    if plan is not None and namespaces and sys.platform.startswith("linux"):
+        facts.update(_namespaces(_libc(), plan, work_dir, {frames_root: VIEW_FRAMES, work_dir: VIEW_WORK}))
+        if facts.pop("moved", False):
+            moved = {frames_root: VIEW_FRAMES, work_dir: VIEW_WORK}
+            plan = SandboxPlan([moved.get(p, p) for p in plan.read], [moved.get(p, p) for p in plan.write],
+                               plan.devices)
         if facts.get("private_shm"):
             plan.write.append("/dev/shm")
-    facts["capabilities"] = _drop_capabilities(libc) if os.geteuid() == 0 else "not root"
+    forget_environment(moved.get(work_dir, work_dir))
+    facts["environment"] = f"{len(os.environ)} variables kept (threads, devices, locale, Python)"
+    if plan is None:
+        facts["landlock"] = "none (disabled)"
+        return facts, moved
+    if sys.platform.startswith("linux"):
+        facts["capabilities"] = _drop_capabilities(_libc()) if os.geteuid() == 0 else "not root"
     facts["landlock"] = restrict(plan)
-    return facts
+    return facts, moved

@@ -206,7 +206,8 @@ def _supervise(pid: int, fd: int, job_r: int, out_w: int, log: _Log, log_r: int)
     t0 = time.monotonic()
     plan = plan_for_fold(launch.work_dir, launch.frames_root, launch.bundle_dir, launch.data_roots,
                          launch.device, launch.private) if launch.sandbox else None
-    channel.send_pickle(fd, "plan", {"sandbox": plan, "work_dir": launch.work_dir, "namespaces": launch.sandbox})
+    channel.send_pickle(fd, "plan", {"sandbox": plan, "work_dir": launch.work_dir, "frames_root": launch.frames_root,
+                                     "namespaces": launch.sandbox})
     samples = {s.sample_id: s for s in launch.job.samples}
     broker = Broker(launch.cache_root, launch.namespace, samples, int(launch.job.context.get("threads", 1)))
     state: dict[str, Any] = {"isolated": False, "result": False, "pid": pid}

@@ -19,6 +19,7 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -281,6 +282,31 @@ def result_message(results: list[FoldResult]) -> dict:
          "records": jsonable(r.records), "error": r.error} for r in results]}
 
 
+def relocate(job, moved: dict[str, str]):
+    """The job with the fold's folders at the places its view shows them (see fsview.py)."""
+    import dataclasses
+
+    if not moved:
+        return job
+
+    def where(path) -> str:
+        path = str(path)
+        for host, view in moved.items():
+            if path == host or path.startswith(host.rstrip("/") + "/"):
+                return view + path[len(host.rstrip("/")):]
+        return path
+
+    def sample(s):
+        return dataclasses.replace(s, frames_dir=where(s.frames_dir))
+
+    context = {**job.context, "work_dir": Path(where(job.context["work_dir"])),
+               "cache_dir": Path(where(job.context["cache_dir"]))}
+    if isinstance(job, BatchedJob):
+        return dataclasses.replace(job, samples=[sample(s) for s in job.samples], context=context)
+    return dataclasses.replace(job, train=[sample(s) for s in job.train], context=context,
+                               test=TestSet([sample(s) for s in job.test], job.test.classes))
+
+
 def bundle_main(fd: int, log_fd: int, facts: dict) -> None:
     """Entry point of the bundle process (never returns); `facts`: what its parent set up (PID namespace)."""
     from harness.runner.isolation import confine, die_with_parent
@@ -289,9 +315,10 @@ def bundle_main(fd: int, log_fd: int, facts: dict) -> None:
     try:
         die_with_parent()
         plan = channel.recv_pickle(fd, "plan")
-        facts = {**facts, **confine(plan["sandbox"], {fd}, log_fd, plan["work_dir"], plan["namespaces"])}
-        channel.send(fd, {"op": "isolated", "facts": jsonable(facts)})
-        job = channel.recv_pickle(fd, "job")
+        held, moved = confine(plan["sandbox"], {fd}, log_fd, plan["work_dir"], plan["frames_root"],
+                              plan["namespaces"])
+        channel.send(fd, {"op": "isolated", "facts": jsonable({**facts, **held})})
+        job = relocate(channel.recv_pickle(fd, "job"), moved)
         link = Link(fd)
         t0 = time.perf_counter()
         results = (execute_batched if isinstance(job, BatchedJob) else execute)(job, link)

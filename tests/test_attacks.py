@@ -111,6 +111,10 @@ def test_labels_do_not_travel_from_one_fold_to_another(corpus, harness_home, cha
         with pytest.raises(OSError):  # the daemon died with its fold
             s.connect("\0harness-attack-crossfold")
         s.close()
+        facts = [rec["isolation"] for rec in fold_records(out.submission_id).values()]
+        assert all(f["survivors"] == 0 for f in facts)
+        if channel == "daemon":  # every fold started one (none could reach another's) and it was killed
+            assert all(f["processes_alive_at_result"] >= 1 for f in facts)
     finally:
         _stop_daemon()
         shm.unlink(missing_ok=True)
@@ -195,3 +199,66 @@ def test_a_fold_cannot_learn_where_the_data_and_the_store_are(corpus, tmp_path):
     assert preds and set(preds) == {0}
     for fold, rec in prov["fold_records"]["0"].items():
         assert str(corpus) not in json.dumps(rec["found"]) and str(home) not in json.dumps(rec["found"]), fold
+
+
+# ----- step 3: what the attack surface looks like after the fixes --------------------------------------------------
+def test_a_root_fold_can_reach_nothing_outside_itself(corpus, tmp_path):
+    import threading
+
+    home = tmp_path / "home"
+    sock_path = tmp_path / "privileged.sock"
+    srv = socket.socket(socket.AF_UNIX)
+    srv.bind(str(sock_path))
+    srv.listen(4)
+    threading.Thread(target=lambda: [srv.accept() for _ in range(8)], daemon=True).start()
+    workbook = next(corpus.rglob("*.xlsx"))
+    secrets = [home / ".sample-id-key", home / "cache" / "preprocess" / ".mac-key", home / "results.sqlite"]
+    config = {"known_read": [str(workbook), str(corpus), *map(str, secrets)],
+              "known_write": [str(home / "cache" / "preprocess" / "x.npz"), str(home / "leaderboard" / "x.md")],
+              "known_socket": str(sock_path)}
+    sets = [f"--set={k}={json.dumps(v)}" for k, v in config.items()]
+    os.environ["HARNESS_TEST_CANARY"] = "secret"
+    try:
+        res = cli("submit", str(BUNDLES / "attack-outsider"), "-p", "casme3-7class", "--data-root", str(corpus),
+                  "--json", *sets, home=home)
+    finally:
+        del os.environ["HARNESS_TEST_CANARY"]
+        srv.close()
+    assert res.returncode == 0, res.stdout + res.stderr
+    sid = json.loads(res.stdout)["submission_id"]
+    con = sqlite3.connect(home / "results.sqlite")
+    prov = json.loads(con.execute("SELECT provenance FROM submissions WHERE id=?", (sid,)).fetchone()[0])
+    con.close()
+    for fold, rec in prov["fold_records"]["0"].items():
+        probes = rec["probes"]
+        assert probes.pop("labels_before_first_read") == "0"
+        worked = {k: v for k, v in probes.items() if v.startswith("ok")}
+        assert worked == {}, (fold, worked)
+        assert len(probes) >= 20
+
+
+def test_reading_a_file_leaves_no_mark_a_later_fold_can_see(corpus):
+    out = submit(BUNDLES / "attack-atime", "casme3-7class", data_root=corpus)
+    assert_all_class_zero(out.submission_id)
+
+
+def test_what_a_fold_asks_of_the_shared_cache_after_its_labels_carries_nothing(corpus, harness_home):
+    out = submit(BUNDLES / "attack-cachechannel", "casme3-7class", data_root=corpus)
+    assert_all_class_zero(out.submission_id)
+    for rec in fold_records(out.submission_id).values():
+        assert rec["supervisor_refused"] > 0 and rec["isolation"]["cache"]["computed"] == 0
+    assert not list((harness_home / "cache" / "preprocess").rglob("*.npz"))
+
+
+def test_a_fold_cannot_forge_what_the_harness_records_or_commits(corpus):
+    out = submit(BUNDLES / "attack-forgery", "casme3-7class", data_root=corpus)
+    for rec in fold_records(out.submission_id).values():
+        assert rec["sandbox"].startswith("landlock ABI") and "forged" not in json.dumps(rec["isolation"])
+        assert rec["isolation"]["bundle_records_dropped"] == ["isolation", "sandbox", "wall_s"] and rec["wall_s"] > 0
+    from harness.runner.run import FoldFailed
+
+    with pytest.raises(FoldFailed, match="invalid result"):
+        submit(BUNDLES / "attack-forgery", "casme3-7class", data_root=corpus, profile="forge-result")
+    with open_store() as store:
+        forged = store.submissions(status="failed")[-1]
+        assert store.runs(forged.id) and not store.predictions(store.runs(forged.id)[0]["id"])

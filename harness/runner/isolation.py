@@ -178,8 +178,11 @@ def confine(plan: SandboxPlan | None, keep_fds: set[int], log_fd: int, work_dir:
             namespaces: bool = True) -> tuple[dict[str, Any], dict[str, str]]:
     """Apply every layer to this process (before any bundle code); returns what held (for the provenance) and
     where the fold's own folders now appear (host path -> path in the fold's view; empty if unmoved)."""
+    import time
+
     from harness.runner.fsview import VIEW_FRAMES, VIEW_WORK
 
+    t0 = time.perf_counter()
     facts: dict[str, Any] = {}
     _close_descriptors(keep_fds | {log_fd})
     _std_streams(log_fd)
@@ -206,4 +209,5 @@ def confine(plan: SandboxPlan | None, keep_fds: set[int], log_fd: int, work_dir:
     if sys.platform.startswith("linux"):
         facts["capabilities"] = _drop_capabilities(_libc()) if os.geteuid() == 0 else "not root"
     facts["landlock"] = restrict(plan)
+    facts["confine_s"] = round(time.perf_counter() - t0, 4)
     return facts, moved

@@ -132,9 +132,36 @@ def _add_rule(libc, ruleset_fd: int, path: str, rights: int) -> None:
         os.close(pfd)
 
 
-def _inside(p: str, root: str) -> bool:
-    p, root = os.path.realpath(p), os.path.realpath(root)
+def _inside(p: str, root: str, resolve: bool = True) -> bool:
+    if resolve:
+        p, root = os.path.realpath(p), os.path.realpath(root)
     return p == root or p.startswith(root.rstrip(os.sep) + os.sep)
+
+
+_SYSTEM: list[str] | None = None
+
+
+def system_paths() -> list[str]:
+    """What every fold of this process tree may read, whatever the run: the Python installation, the imported
+    code, sys.path. Computed once per zygote (it has imported all it will before forking), for ~0.5 s."""
+    global _SYSTEM
+    import site
+
+    if _SYSTEM is not None:
+        return _SYSTEM
+    paths = [*SYSTEM_READ, sys.prefix, sys.base_prefix, sys.exec_prefix, *site.getsitepackages(), *imported_roots()]
+    try:
+        paths.append(site.getusersitepackages())
+    except AttributeError:
+        pass
+    paths += [entry for entry in sys.path if entry and os.path.isdir(entry)]  # roots of later imports
+    real = sorted({os.path.realpath(p) for p in paths if p and os.path.exists(p)}, key=lambda p: (len(p), p))
+    kept: list[str] = []
+    for p in real:  # a path inside one already kept is granted with it
+        if not any(p.startswith(k.rstrip(os.sep) + os.sep) for k in kept):
+            kept.append(p)
+    _SYSTEM = kept
+    return kept
 
 
 def imported_roots() -> list[str]:
@@ -164,9 +191,9 @@ def imported_roots() -> list[str]:
 def _around(path: str, denied: list[str], depth: int = 3) -> list[str]:
     """`path` if it holds no denied folder; else its children that hold none (recursively), so that granting a
     folder on sys.path (a checkout) never grants the harness home or a data root inside it."""
-    if any(_inside(path, d) for d in denied):
+    if any(_inside(path, d, False) for d in denied):
         return []
-    if not any(_inside(d, path) for d in denied):
+    if not any(_inside(d, path, False) for d in denied):
         return [path]
     if depth == 0 or not os.path.isdir(path):
         return []
@@ -181,16 +208,8 @@ def plan_for_fold(work_dir: str, frames_root: str, bundle_dir: str, data_roots: 
                   private: list[str] | None = None) -> SandboxPlan:
     """The allow-list of a fold: never a data root, nor the harness's own folders (`private`: its home with the
     store and secrets, the cache), nor any folder that holds one; the fold's own paths are granted as given."""
-    import site
-
-    denied = [*data_roots, *(private or [])]
-    system = [*SYSTEM_READ, sys.prefix, sys.base_prefix, sys.exec_prefix, *site.getsitepackages(), *imported_roots()]
-    try:
-        system.append(site.getusersitepackages())
-    except AttributeError:
-        pass
-    system += [entry for entry in sys.path if entry and os.path.isdir(entry)]  # roots of later imports
-    read = [q for p in dict.fromkeys(system) if p for q in _around(p, denied)]
+    denied = [os.path.realpath(d) for d in [*data_roots, *(private or [])]]
+    read = [q for p in system_paths() for q in _around(p, denied)]
     read += [p for p in (bundle_dir, frames_root) if not any(_inside(p, r) or _inside(r, p) for r in data_roots)]
     devices = {d: DEVICE for d in NULL_DEVICES}
     if device == "cuda":

@@ -122,6 +122,9 @@ def serve(fd: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the harness's to handle; it then closes us
     for name in PRELOAD:
         importlib.import_module(name)
+    from harness.runner.sandbox import system_paths
+
+    system_paths()  # computed once here, inherited by every fold
     sock = socket.socket(fileno=fd)
     supervisors: set[int] = set()
     try:

@@ -62,6 +62,24 @@ def assert_all_class_zero(submission_id: int) -> None:
     assert preds and set(preds.values()) == {0}, {k: v for k, v in preds.items() if v}
 
 
+def cli_submit(bundle: str, corpus: Path, home: Path, *extra: str) -> tuple[dict, list[int], set[str]]:
+    """`harness submit BUNDLE -p casme3-7class --json` in its own process; (provenance, stored predictions,
+    table names of the store) of the submission."""
+    res = cli("submit", str(BUNDLES / bundle), "-p", "casme3-7class", "--data-root", str(corpus), "--json", *extra,
+              home=home)
+    assert res.returncode == 0, res.stdout + res.stderr
+    sid = json.loads(res.stdout)["submission_id"]
+    con = sqlite3.connect(home / "results.sqlite")
+    try:
+        prov = json.loads(con.execute("SELECT provenance FROM submissions WHERE id=?", (sid,)).fetchone()[0])
+        preds = [r[0] for r in con.execute("SELECT prediction FROM predictions p JOIN runs r ON p.run_id = r.id "
+                                            "WHERE r.submission_id = ?", (sid,))]
+        names = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    finally:
+        con.close()
+    return prov, preds, names
+
+
 def cli(*args: str, home: Path, timeout: float = 300) -> subprocess.CompletedProcess:
     env = dict(os.environ, HARNESS_HOME=str(home), HARNESS_LEADERBOARD_DIR=str(home / "leaderboard"))
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")])
@@ -80,18 +98,7 @@ def test_a_progress_report_cannot_run_code_in_the_harness(corpus, harness_home):
 
 # ----- out through a process with more rights -------------------------------------------------------------------
 def test_a_fold_cannot_make_a_fork_server_run_its_code(corpus, tmp_path):
-    home = tmp_path / "home"
-    res = cli("submit", str(BUNDLES / "attack-forkserver"), "-p", "casme3-7class", "--data-root", str(corpus),
-              "--json", home=home)
-    assert res.returncode == 0, res.stderr
-    sid = json.loads(res.stdout)["submission_id"]
-    con = sqlite3.connect(home / "results.sqlite")
-    try:
-        preds = [r[0] for r in con.execute("SELECT prediction FROM predictions p JOIN runs r ON p.run_id = r.id "
-                                            "WHERE r.submission_id = ?", (sid,))]
-        names = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    finally:
-        con.close()
+    _, preds, names = cli_submit("attack-forkserver", corpus, tmp_path / "home")
     assert preds and set(preds) == {0}
     assert "pwned" not in names
 
@@ -186,16 +193,7 @@ def test_a_bundle_cannot_forge_the_harness_output(corpus, tmp_path):
 # ----- paths through /proc ----------------------------------------------------------------------------------------
 def test_a_fold_cannot_learn_where_the_data_and_the_store_are(corpus, tmp_path):
     home = tmp_path / "home"
-    res = cli("submit", str(BUNDLES / "attack-proc"), "-p", "casme3-7class", "--data-root", str(corpus),
-              "--json", home=home)
-    assert res.returncode == 0, res.stderr
-    sid = json.loads(res.stdout)["submission_id"]
-    con = sqlite3.connect(home / "results.sqlite")
-    try:
-        prov = json.loads(con.execute("SELECT provenance FROM submissions WHERE id=?", (sid,)).fetchone()[0])
-        preds = [r[0] for r in con.execute("SELECT prediction FROM predictions")]
-    finally:
-        con.close()
+    prov, preds, _ = cli_submit("attack-proc", corpus, home)
     assert preds and set(preds) == {0}
     for fold, rec in prov["fold_records"]["0"].items():
         assert str(corpus) not in json.dumps(rec["found"]) and str(home) not in json.dumps(rec["found"]), fold
@@ -217,18 +215,12 @@ def test_a_root_fold_can_reach_nothing_outside_itself(corpus, tmp_path):
               "known_write": [str(home / "cache" / "preprocess" / "x.npz"), str(home / "leaderboard" / "x.md")],
               "known_socket": str(sock_path)}
     sets = [f"--set={k}={json.dumps(v)}" for k, v in config.items()]
-    os.environ["HARNESS_TEST_CANARY"] = "secret"
+    os.environ["SERVICE_TOKEN_CANARY"] = "secret"
     try:
-        res = cli("submit", str(BUNDLES / "attack-outsider"), "-p", "casme3-7class", "--data-root", str(corpus),
-                  "--json", *sets, home=home)
+        prov, _, _ = cli_submit("attack-outsider", corpus, home, *sets)
     finally:
-        del os.environ["HARNESS_TEST_CANARY"]
+        del os.environ["SERVICE_TOKEN_CANARY"]
         srv.close()
-    assert res.returncode == 0, res.stdout + res.stderr
-    sid = json.loads(res.stdout)["submission_id"]
-    con = sqlite3.connect(home / "results.sqlite")
-    prov = json.loads(con.execute("SELECT provenance FROM submissions WHERE id=?", (sid,)).fetchone()[0])
-    con.close()
     for fold, rec in prov["fold_records"]["0"].items():
         probes = rec["probes"]
         assert probes.pop("labels_before_first_read") == "0"

@@ -84,16 +84,18 @@ def descendants(pid: int, table: dict[int, int] | None = None) -> set[int]:
 _STATUS: dict[int, int] = {}   # wait status of every child reaped here
 
 
-def reap() -> None:
-    """Collect every child that has ended (zombies would otherwise look alive)."""
+def reap() -> list[int]:
+    """Collect every child that has ended (zombies would otherwise look alive); returns their pids."""
+    ended = []
     while True:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
-            return
+            return ended
         if pid == 0:
-            return
+            return ended
         _STATUS[pid] = status
+        ended.append(pid)
 
 
 def started_by_bundle(init: int) -> set[int]:

@@ -184,11 +184,6 @@ def _kill(pid: int) -> None:
 
 
 def _reap(supervisors: set[int]) -> None:
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
-        supervisors.discard(pid)
+    from harness.runner.supervisor import reap
+
+    supervisors.difference_update(reap())

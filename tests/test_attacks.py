@@ -57,6 +57,13 @@ def listing(folder: Path) -> dict[str, str]:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+def skip_without_private_root(provenance: dict) -> None:
+    """Some guarantees need the fold's namespaces (a private root, /proc...); where the kernel or container
+    allows none, the run records that instead (and the board marks it): this test then has nothing to check."""
+    if any("no private root" in g for g in provenance.get("guarantees_not_held", [])):
+        pytest.skip("no namespaces here: the fold's private root did not hold (recorded in the provenance)")
+
+
 def assert_all_class_zero(submission_id: int) -> None:
     preds = stored_predictions(submission_id)
     assert preds and set(preds.values()) == {0}, {k: v for k, v in preds.items() if v}
@@ -195,6 +202,7 @@ def test_a_fold_cannot_learn_where_the_data_and_the_store_are(corpus, tmp_path):
     home = tmp_path / "home"
     prov, preds, _ = cli_submit("attack-proc", corpus, home)
     assert preds and set(preds) == {0}
+    skip_without_private_root(prov)
     for fold, rec in prov["fold_records"]["0"].items():
         assert str(corpus) not in json.dumps(rec["found"]) and str(home) not in json.dumps(rec["found"]), fold
 
@@ -221,6 +229,8 @@ def test_a_root_fold_can_reach_nothing_outside_itself(corpus, tmp_path):
     finally:
         del os.environ["SERVICE_TOKEN_CANARY"]
         srv.close()
+    skip_without_private_root(prov)
+    assert prov["guarantees_not_held"] == []
     for fold, rec in prov["fold_records"]["0"].items():
         probes = rec["probes"]
         assert probes.pop("labels_before_first_read") == "0"

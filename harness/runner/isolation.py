@@ -193,7 +193,9 @@ def confine(plan: SandboxPlan | None, keep_fds: set[int], log_fd: int, work_dir:
     os.makedirs(work_dir, exist_ok=True)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     moved: dict[str, str] = {}
-    if plan is not None and namespaces and sys.platform.startswith("linux"):
+    if not namespaces:
+        facts.update(network=False, ipc=False, private_proc=False, private_shm=False, namespaces="not used")
+    elif plan is not None and sys.platform.startswith("linux"):
         facts.update(_namespaces(_libc(), plan, work_dir, {frames_root: VIEW_FRAMES, work_dir: VIEW_WORK}))
         if facts.pop("moved", False):
             moved = {frames_root: VIEW_FRAMES, work_dir: VIEW_WORK}

@@ -470,16 +470,18 @@ def guarantees_not_held(provenance: dict) -> list[str]:
         return out + ["no sandbox (--no-sandbox)"]
     facts = [rec.get("isolation", {}) for seed in (provenance.get("fold_records") or {}).values()
              for rec in seed.values()]
-    checks = (
-        ("no Landlock", lambda f: str(f.get("landlock", "")).startswith("none")),
-        ("TCP not restricted (Landlock ABI < 4)", lambda f: "tcp" not in str(f.get("landlock", "tcp"))),
+    checks = (  # a fact a fold did not report counts as not held
+        ("no Landlock", lambda f: not str(f.get("landlock", "")).startswith("landlock")),
+        ("TCP not restricted (Landlock ABI < 4)", lambda f: "tcp" not in str(f.get("landlock", ""))),
         ("signals and abstract sockets not scoped (Landlock ABI < 6)",
-         lambda f: "scoped" not in str(f.get("landlock", "scoped"))),
+         lambda f: "scoped" not in str(f.get("landlock", ""))),
         ("no private network, IPC, /proc and /dev/shm (namespaces unavailable)",
-         lambda f: not f.get("network", True) or not f.get("private_proc", True)),
+         lambda f: f.get("network") is not True or f.get("private_proc") is not True),
+        ("no private root (paths outside the fold, named sockets included, can be reached by name)",
+         lambda f: not str(f.get("private_root", "")).startswith("yes")),
         ("no PID namespace (processes killed by the supervisor's sweep)",
-         lambda f: not str(f.get("pid_namespace", "yes")).startswith("yes")),
-        ("capabilities kept", lambda f: str(f.get("capabilities", "none left")) not in ("none left", "not root")),
+         lambda f: not str(f.get("pid_namespace", "")).startswith("yes")),
+        ("capabilities kept", lambda f: f.get("capabilities") not in ("none left", "not root")),
     )
     for text, failed in checks:
         if any(failed(f) for f in facts):

@@ -9,9 +9,12 @@ A bundle exposes the scikit-learn shape:
         def predict(self, test: TestSet, context: Context) -> Prediction | list[str | int]: ...
 
 `TrainSet` holds `LabelledSample`s (the fold's training subjects only); `TestSet` holds `Sample`s, which have no
-label, emotion or action-unit attributes at all. Frames are read from a folder that holds only that sample's
-frames (the runner stages them), so no path leads back to the data root or its annotation files. The runner
-also runs each fold in a fresh process, so nothing a bundle keeps from one fold survives into the next.
+label, emotion or action-unit attributes at all. A sample's `sample_id` is opaque (not the release's id) and the
+test set's order is decided by the frames alone. Frames are read from a folder that holds only that sample's
+frames (the runner stages them), so no path leads back to the data root or its annotation files. Each fold runs
+in confined processes of its own (see the README's guarantees), so nothing a bundle keeps from one fold survives
+into the next; in a fold, the training labels reach the process when bundle code first reads one (preprocess
+before that and the shared cache keeps the work for every later fold).
 """
 from __future__ import annotations
 
@@ -136,7 +139,7 @@ class Context:
     device: str                     # "cpu" or "cuda"
     profile: str
     config: dict[str, Any]
-    cache_dir: Path
+    cache_dir: Path                 # in a fold: its private cache (the shared one is behind `preprocess`)
     work_dir: Path                  # scratch space private to this fold
     threads: int = 1
     progress: Callable[..., Any] | None = None   # progress(epoch=i, total=n, **metrics)

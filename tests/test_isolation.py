@@ -54,7 +54,7 @@ def test_the_channel_carries_data_and_refuses_anything_else():
 # ----- results -----------------------------------------------------------------------------------------------------
 def _task(tmp_path: Path) -> FoldTask:
     launch = Launch(job=None, labels={}, work_dir="", frames_root="", bundle_dir="", data_roots=[], private=[],
-                    cache_root="", namespace="0" * 32)
+                    cache_root="", namespace="0" * 32, knowledge="0" * 32)
     return FoldTask(launch, 0, ["f"], {"f": ["sa", "sb"]}, {"sa": "uid-a", "sb": "uid-b"}, ("x", "y", "z"),
                     tmp_path / "f.log")
 
@@ -148,23 +148,33 @@ def test_an_entry_not_written_by_the_harness_is_rejected_and_recomputed(tmp_path
     assert other.load("flow", other.key("flow", {"f": 1})) is None and other.rejected == 1
 
 
-def test_the_broker_serves_only_harness_code_and_stops_writing_once_labels_are_out(tmp_path):
+def test_the_broker_writes_for_everyone_before_labels_and_only_for_the_same_knowledge_after(tmp_path):
     from harness.runner.broker import Broker
 
-    b = Broker(str(tmp_path / "preprocess"), "a" * 32, samples={})
-    key = "0" * 40
+    root = str(tmp_path / "preprocess")
+    b = Broker(root, "a" * 32, "1" * 32, samples={})
     spec, payload = channel.pack_arrays({"v": np.ones(3)})
-    assert b.handle({"op": "put", "kind": "features", "key": key, "meta": {}, "arrays": spec}, payload)[0]["ok"]
-    got, data = b.handle({"op": "get", "space": "bundle", "kind": "features", "key": key}, b"")
-    assert got["hit"] and channel.unpack_arrays(got["arrays"], data)["v"].tolist() == [1, 1, 1]
-    assert not b.handle({"op": "get", "space": "harness", "kind": "features", "key": key}, b"")[0]["hit"]
-    for bad in ({"kind": "../../etc", "key": key}, {"kind": "features", "key": "../x"}, {"kind": "ok", "key": key,
-                                                                                        "space": "elsewhere"}):
+
+    def put(broker, key):
+        return broker.handle({"op": "put", "kind": "features", "key": key, "meta": {}, "arrays": spec}, payload)[0]
+
+    def hit(broker, key, space="bundle"):
+        return broker.handle({"op": "get", "space": space, "kind": "features", "key": key}, b"")[0]["hit"]
+
+    assert put(b, "0" * 40)["ok"]
+    got, data = b.handle({"op": "get", "space": "bundle", "kind": "features", "key": "0" * 40}, b"")
+    assert channel.unpack_arrays(got["arrays"], data)["v"].tolist() == [1, 1, 1]
+    assert not hit(b, "0" * 40, "harness")                             # a bundle's entry is not the harness's
+    for bad in ({"kind": "../../etc", "key": "0" * 40}, {"kind": "features", "key": "../x"},
+                {"kind": "ok", "key": "0" * 40, "space": "elsewhere"}):
         assert not b.handle({"op": "get", **bad}, b"")[0].get("hit")
     assert not b.handle({"op": "compute", "method": "__init__", "sample": "s", "args": [], "kwargs": {}}, b"")[0]["ok"]
-    b.label_free = False
-    assert not b.handle({"op": "put", "kind": "features", "key": "1" * 40, "meta": {}, "arrays": spec}, payload)[0]["ok"]
-    assert not b.handle({"op": "compute", "method": "landmarks", "sample": "s", "args": [], "kwargs": {}}, b"")[0]["ok"]
+    b.label_free = False                                               # the fold has its labels now
+    assert put(b, "1" * 40)["ok"] and hit(b, "1" * 40)
+    same, other, team = Broker(root, "a" * 32, "1" * 32, {}), Broker(root, "a" * 32, "2" * 32, {}), \
+        Broker(root, "b" * 32, "1" * 32, {})
+    assert hit(same, "1" * 40) and not hit(other, "1" * 40) and not hit(team, "0" * 40)
+    assert hit(other, "0" * 40)                                        # what was written before labels: everyone
 
 
 def test_brokered_arguments_are_plain_values_and_preprocessing_configs():

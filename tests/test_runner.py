@@ -326,6 +326,7 @@ def test_fold_batched_training_matches_fold_by_fold(corpus):
     assert all(a[k][0] == b[k][0] for k in a)
     assert max(abs(x - y) for k in a for x, y in zip(a[k][1], b[k][1])) < 1e-4
     assert prov["fold_batched"] is True and "fold-batched" in prov["isolation"] and prov["trust"] == "--trust-bundle"
+    assert all(rec["fold_batched"] is True for rec in prov["fold_records"]["0"].values())
     assert any("fold-batched" in g for g in prov["guarantees_not_held"])
     assert any("--trust-bundle" in g for g in prov["guarantees_not_held"])
     with pytest.raises(BadInput, match="LOSO"):

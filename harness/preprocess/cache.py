@@ -8,6 +8,8 @@ changes its output.
 Layout: `<root>/<kind>/<key[:2]>/<key>.npz` (arrays plus a JSON `__meta__` that repeats the key), and
 `<root>/.locks/<key>.lock`. Entries that a bundle's own code computed (e.g. its feature vectors) live in that
 bundle's namespace, `<root>/bundles/<namespace>/<kind>/...`, and are read only by folds of the same bundle.
+Entries computed for a fold after it read its labels live in a scope named after exactly what it knew,
+`.../scoped/<knowledge>/<kind>/...` (see harness/runner/broker.py), read only by folds that knew the same.
 
 Trust: every entry carries a MAC (keyed BLAKE2b over the kind, the key, the arrays and the metadata) under a key
 kept in `<root>/.mac-key`, which only trusted code reads: the harness and each fold's supervisor. Folds never
@@ -47,6 +49,8 @@ CODE_VERSION = "1"
 ENTRY_SUFFIX = ".npz"
 KEY_FILE = ".mac-key"
 BUNDLES = "bundles"
+SCOPED = "scoped"
+_NAME = re.compile(r"[0-9a-f]{16,64}")
 Arrays = dict[str, np.ndarray]
 
 _local = threading.local()
@@ -135,9 +139,16 @@ class Cache:
 
     def namespace(self, name: str) -> "Cache":
         """The cache of one bundle's own entries (same MAC key), under bundles/<name>/."""
-        if not re.fullmatch(r"[0-9a-f]{16,64}", name):
+        if not _NAME.fullmatch(name):
             raise ValueError(f"bad cache namespace {name!r}")
         return Cache(self.root / BUNDLES / name, self.enabled, self.mac_key)
+
+    def scoped(self, knowledge: str) -> "ScopedCache":
+        """This cache plus the entries written for folds that knew the labels `knowledge` names: reads fall back
+        to this cache, writes stay in the scope (scoped/<knowledge>/)."""
+        if not _NAME.fullmatch(knowledge):
+            raise ValueError(f"bad cache scope {knowledge!r}")
+        return ScopedCache(self, self.root / SCOPED / knowledge)
 
     def key(self, kind: str, identity: Mapping[str, Any]) -> str:
         payload = {"kind": kind, "code": CODE_VERSION, "libs": library_versions(), "id": identity}
@@ -229,6 +240,17 @@ class Cache:
             self.save(kind, key, arrays, meta)
             self.misses[kind] += 1
             return dict(arrays), dict(meta)
+
+
+class ScopedCache(Cache):
+    """Reads `base` first, then its own folder; writes only its own folder (same MAC key)."""
+
+    def __init__(self, base: Cache, root: Path):
+        super().__init__(root, base.enabled, base.mac_key)
+        self.base = base
+
+    def load(self, kind: str, key: str) -> tuple[Arrays, dict] | None:
+        return self.base.load(kind, key) or super().load(kind, key)
 
 
 # --- inspection and clearing (`harness cache info|clear`) -----------------------------------------------------

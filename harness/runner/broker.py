@@ -3,12 +3,15 @@
 The broker runs only harness code. It reads and writes the shared cache, with MACs, on behalf of one fold:
 `get` returns an entry only if it verifies; `compute` runs a whitelisted Preprocessor method on the fold's own
 sample (the supervisor's copy of it, not whatever the fold sends) and writes what it computed; `put` files an
-entry the bundle computed in the bundle's namespace. `compute` and `put` are refused once the fold has fetched
-its labels.
+entry the bundle computed in the bundle's namespace. Where it writes depends on what the fold knows: until it
+fetched its labels, into the cache every fold reads; after, into the scope of its knowledge (the protocol, the
+fold and its training samples), which only folds that knew exactly the same labels read: whatever the request
+encodes, they knew it already.
 """
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from harness.runner.channel import pack_arrays, unpack_arrays
@@ -19,27 +22,32 @@ _KEY = re.compile(r"^[0-9a-f]{40}$")
 
 
 class Broker:
-    def __init__(self, cache_root: str, namespace: str, samples: dict[str, Any], threads: int = 1):
+    def __init__(self, cache_root: str, namespace: str, knowledge: str, samples: dict[str, Any], threads: int = 1):
         from harness.preprocess.cache import Cache
 
         self.shared = Cache(cache_root)
         self.own = self.shared.namespace(namespace)
+        self.scoped = {"harness": self.shared.scoped(knowledge), "bundle": self.own.scoped(knowledge)}
         self.samples = samples
         self.threads = threads
         self.label_free = True
-        self._pre = None
-        self.stats = {"get": 0, "hit": 0, "computed": 0, "put": 0, "refused": 0}
+        self._pre: dict[bool, Any] = {}
+        self.stats = {"get": 0, "hit": 0, "computed": 0, "computed_scoped": 0, "put": 0, "put_scoped": 0,
+                      "refused": 0}
 
     def _preprocessor(self):
-        if self._pre is None:
+        """Preprocessing that writes where the fold's knowledge allows (shared, or its scope)."""
+        if self.label_free not in self._pre:
             from harness.preprocess.preprocessor import Preprocessor
 
-            self._pre = Preprocessor(threads=self.threads)
-            self._pre.cache = self.shared
-        return self._pre
+            pre = Preprocessor(Path(self.shared.root).parent, threads=self.threads)
+            pre.cache = self.shared if self.label_free else self.scoped["harness"]
+            self._pre[self.label_free] = pre
+        return self._pre[self.label_free]
 
     def _cache(self, space: Any) -> Any:
-        return {"harness": self.shared, "bundle": self.own}.get(space)
+        """Where a read looks (the shared entries, then those of the fold's scope)."""
+        return self.scoped.get(space)
 
     def handle(self, header: dict, payload: bytes) -> tuple[dict, bytes]:
         """Answer one request (`get`, `compute` or `put`); never raises for a bad request."""
@@ -76,8 +84,6 @@ class Broker:
     def _compute(self, header: dict) -> dict:
         from harness.preprocess.errors import NoFaceError
 
-        if not self.label_free:
-            return {"op": "compute", "ok": False, "reason": "the fold has its labels"}
         method, sample = header.get("method"), self.samples.get(header.get("sample"))
         if method not in BROKERED or sample is None:
             return {"op": "compute", "ok": False, "reason": "unknown method or sample"}
@@ -86,18 +92,17 @@ class Broker:
             getattr(self._preprocessor(), method)(sample, *args, **kwargs)
         except NoFaceError:
             pass  # "no face" is a cached answer too
-        self.stats["computed"] += 1
+        self.stats["computed" if self.label_free else "computed_scoped"] += 1
         return {"op": "compute", "ok": True}
 
     def _put(self, header: dict, payload: bytes) -> dict:
-        if not self.label_free:
-            return {"op": "put", "ok": False, "reason": "the fold has its labels"}
         _, kind, key = self._checked({**header, "space": "bundle"})
         meta = header.get("meta")
         if not isinstance(meta, dict):
             raise ValueError("meta must be a mapping")
-        self.own.save(kind, key, unpack_arrays(header.get("arrays"), payload), meta)
-        self.stats["put"] += 1
+        target = self.own if self.label_free else self.scoped["bundle"]
+        target.save(kind, key, unpack_arrays(header.get("arrays"), payload), meta)
+        self.stats["put" if self.label_free else "put_scoped"] += 1
         return {"op": "put", "ok": True}
 
 

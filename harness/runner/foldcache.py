@@ -2,16 +2,15 @@
 
 A fold cannot open the shared cache folder (its sandbox does not grant it). Instead:
 - every read goes to the supervisor, which returns an entry only when its MAC verifies;
-- while the fold has not yet asked for its training labels (`label_free`), a miss of the shared preprocessing
-  (face, flow, region motion...) is computed by the supervisor, which runs only harness code on the fold's own
-  samples and writes the result to the shared cache, so later folds and runs hit it; entries of the bundle's own
-  kinds (e.g. its feature vectors) are computed here and handed to the supervisor, which files them in the
-  bundle's private namespace;
-- once the labels have been fetched, nothing the fold computes is shared: misses are computed and kept in the
-  fold's scratch folder, which dies with it.
-Why the label-free stage: anything a fold adds to a shared store after it has seen labels could carry them to a
-later fold (even the mere existence of an entry requested with label-dependent settings); requests made before
-the labels are in the process carry none.
+- a miss of the shared preprocessing (face, flow, region motion...) is computed by the supervisor, which runs
+  only harness code on the fold's own samples and writes the result; entries of the bundle's own kinds (e.g. its
+  feature vectors) are computed here and handed to the supervisor, which files them in the bundle's namespace;
+- where the supervisor writes depends on what the fold knows: until it has fetched its training labels, into
+  the cache every later fold and run reads; after, into the scope of exactly its knowledge (broker.py).
+Why: anything a fold adds to a store others read after it has seen labels could carry them to a fold that must
+not know them (even the mere existence of an entry requested with label-dependent settings); requests made
+before the labels are in the process carry none, and those made after reach only folds that knew the same.
+If the supervisor cannot serve a request, the fold computes it and keeps it in its scratch folder.
 """
 from __future__ import annotations
 
@@ -106,7 +105,7 @@ class FoldCache:
 
     def _ask_supervisor_to_compute(self) -> bool:
         call = getattr(_state, "call", None)
-        if call is None or call.asked or not self.link.label_free:
+        if call is None or call.asked:
             return False
         call.asked = True
         header, _ = self.link.ask({"op": "compute", "method": call.method, "sample": call.sample_id,
@@ -126,11 +125,12 @@ class FoldCache:
         arrays, meta = compute()
         self.misses[kind] += 1
         arrays, meta = dict(arrays), dict(meta)
-        if kind not in self.harness_kinds and self.link.label_free:
+        if kind not in self.harness_kinds:
             spec, payload = pack_arrays(arrays)
-            self.link.ask({"op": "put", "kind": kind, "key": key, "meta": meta, "arrays": spec}, payload)
-        else:
-            self.local.save(kind, key, arrays, meta)
+            reply, _ = self.link.ask({"op": "put", "kind": kind, "key": key, "meta": meta, "arrays": spec}, payload)
+            if reply.get("ok"):
+                return arrays, meta
+        self.local.save(kind, key, arrays, meta)
         return arrays, meta
 
     @contextlib.contextmanager

@@ -39,10 +39,11 @@ class FoldTask:
     classes: tuple[str, ...]
     log_path: Path
     time_limit_s: float | None = None
+    batched: bool = False            # all of a seed's folds in one process (--fold-batched)
 
     @property
     def name(self) -> str:
-        return self.folds[0] if len(self.folds) == 1 else f"{len(self.folds)} folds (batched)"
+        return f"{len(self.folds)} folds (batched)" if self.batched else self.folds[0]
 
 
 class Invalid(ValueError):
@@ -135,6 +136,8 @@ def _one(task: FoldTask, fold: str, item: dict, isolation: dict, done: dict, wal
         facts["bundle_records_dropped"] = dropped
     records.update({"sandbox": str(isolation.get("landlock", "unknown")), "isolation": facts,
                     "log": str(task.log_path)})
+    if task.batched:
+        records["fold_batched"] = True
     return FoldResult(task.seed, fold, [task.uid_of[i] for i in ids], np.asarray(pred, dtype=np.int64), proba,
                       records, wall)
 

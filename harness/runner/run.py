@@ -329,11 +329,14 @@ def _launch(req: Request, job, labels: dict, work_dir: Path):
     from harness.runner.supervisor import Launch
 
     namespace = hashlib.sha256(f"{req.team}\0{req.bundle.code_hash}".encode()).hexdigest()[:32]
+    # What the fold may learn: these labels (of this protocol, phase, fold and data), nothing else.
+    knowledge = run_identity(protocol=req.proto.name, version=req.proto.version, phase=req.phase, folds=job.folds,
+                             data=req.fingerprint, labelled=sorted(labels))[:32]
     private = [str(harness_home()), str(cache_dir()), str(Path(store_path()).parent)]
     return Launch(job=job, labels=labels, work_dir=str(work_dir), frames_root=str(frame_store()),
                   bundle_dir=str(req.bundle.path), data_roots=[str(req.root)], private=private,
-                  cache_root=str(Path(cache_dir()) / "preprocess"), namespace=namespace, device=req.device,
-                  sandbox=req.sandbox)
+                  cache_root=str(Path(cache_dir()) / "preprocess"), namespace=namespace, knowledge=knowledge,
+                  device=req.device, sandbox=req.sandbox)
 
 
 def _fold_task(req: Request, fold, seed: int, staged: dict, ids: dict, run_dir: Path, sub_id: int, quiet: bool):
@@ -378,7 +381,7 @@ def _batched_task(req: Request, folds, seed: int, staged: dict, ids: dict, run_d
     expected = {f.name: [everything[i].sample_id for i in f.test] for f in folds}
     uid_of = {v: k for k, v in ids.items()}
     return FoldTask(_launch(req, job, label_table(everything), work), seed, job.folds, expected, uid_of, classes,
-                    _log_dir(sub_id) / f"seed{seed}-batched.log", req.time_limit_s * len(folds))
+                    _log_dir(sub_id) / f"seed{seed}-batched.log", req.time_limit_s * len(folds), batched=True)
 
 
 def _preflight(req: Request) -> None:

@@ -42,6 +42,7 @@ class Launch:
     private: list[str]                       # the harness's own folders a fold never sees (home, cache)
     cache_root: str                          # the shared preprocessing cache (<cache>/preprocess)
     namespace: str                           # the bundle's own cache namespace
+    knowledge: str                           # names the labels the fold may read (its cache scope after them)
     device: str = "cpu"
     sandbox: bool = True
     log_limit: int = 16 << 20
@@ -211,7 +212,8 @@ def _supervise(pid: int, fd: int, job_r: int, out_w: int, log: _Log, log_r: int)
     channel.send_pickle(fd, "plan", {"sandbox": plan, "work_dir": launch.work_dir, "frames_root": launch.frames_root,
                                      "namespaces": launch.sandbox})
     samples = {s.sample_id: s for s in launch.job.samples}
-    broker = Broker(launch.cache_root, launch.namespace, samples, int(launch.job.context.get("threads", 1)))
+    broker = Broker(launch.cache_root, launch.namespace, launch.knowledge, samples,
+                    int(launch.job.context.get("threads", 1)))
     state: dict[str, Any] = {"isolated": False, "result": False, "pid": pid}
     sel = selectors.DefaultSelector()
     sel.register(fd, selectors.EVENT_READ, "bundle")

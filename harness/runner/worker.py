@@ -87,11 +87,6 @@ class Link:
     def __init__(self, fd: int):
         self.fd = fd
         self._lock = threading.Lock()
-        self.labels = None  # the LabelSource, once the job has arrived
-
-    @property
-    def label_free(self) -> bool:
-        return self.labels is None or not self.labels.delivered
 
     def tell(self, header: dict, payload: bytes = b"") -> None:
         with self._lock:
@@ -174,8 +169,7 @@ def _labels(link: Link):
         header, _ = link.ask({"op": "labels"})
         return {k: tuple(v) for k, v in header["labels"].items()}
 
-    link.labels = LabelSource(fetch)
-    return link.labels
+    return LabelSource(fetch)
 
 
 def execute(job: FoldJob, link: Link) -> list[FoldResult]:

@@ -34,7 +34,7 @@ class CacheChannel:
                 reply, _ = link.ask({"op": "put", "kind": "stash", "key": key, "meta": {"label": int(s.label_index)},
                                      "arrays": []})
                 refused += not reply.get("ok")
-        context.record("supervisor_refused", refused)
+        context.record("supervisor_refused", refused)  # (it serves them, in a scope no other fold reads)
 
     def predict(self, test, context):
         pre = context.preprocess

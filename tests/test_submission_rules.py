@@ -148,3 +148,22 @@ def test_under_json_an_error_is_a_json_document_too(corpus, capsys, argv):
     out = capsys.readouterr().out
     doc = json.loads(out)
     assert code == 2 and doc["exit_code"] == 2 and doc["error"]
+
+
+def test_the_fold_time_limit_is_protocol_data(corpus, harness_home, tmp_path, monkeypatch, capsys):
+    import yaml
+
+    from harness.paths import builtin_dir
+
+    data = yaml.safe_load((builtin_dir("protocols") / "ccac2024-dfme.yaml").read_text())
+    data["name"] = "ccac-limited"
+    data["split"]["phases"]["test_B"]["fold_time_limit_s"] = 2
+    (tmp_path / "ccac-limited.yaml").write_text(yaml.safe_dump(data))
+    data["name"], data["fold_time_limit_s"] = "ccac-wrong", "soon"
+    (tmp_path / "ccac-wrong.yaml").write_text(yaml.safe_dump(data))
+    monkeypatch.setenv("HARNESS_PROTOCOLS_PATH", str(tmp_path))
+    common = ["--data-root", str(corpus), "--quiet", "--set", "pause_s=600"]
+    assert main(["submit", str(BUNDLES / "slow"), "-p", "ccac-limited", "--phase", "test_B", *common]) == 1
+    assert "time limit of 2 s" in capsys.readouterr().err
+    assert main(["submit", str(BUNDLES / "slow"), "-p", "ccac-wrong", "--phase", "test_B", *common]) == 2
+    assert "fold_time_limit_s must be a positive number of seconds" in capsys.readouterr().err

@@ -226,6 +226,7 @@ def parse_protocol(data: Any, path: Path) -> Protocol:
                                                    for n in counts.values()):
             problems.append(Problem(where, f"official_counts.{split_name} must map count names to integers, "
                                            f"e.g. {{samples: 442, subjects: 68}}", column=f"official_counts.{split_name}"))
+    time_limit = _time_limit(data, where, "", problems)
     if problems:
         raise ValidationFailed(problems, f"protocol file {path} is invalid")
     return Protocol(
@@ -236,5 +237,5 @@ def parse_protocol(data: Any, path: Path) -> Protocol:
         exclusion_notes=tuple(str(x).strip() for x in data.get("exclusion_notes", []) or []),
         official_counts={str(k): dict(v) for k, v in official.items()},
         references=tuple(str(x) for x in data.get("references", []) or []), board_keep=keep,
-        fold_time_limit_s=_time_limit(data, where, "", problems), path=path,
+        fold_time_limit_s=time_limit, path=path,
     )

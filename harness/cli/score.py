@@ -25,23 +25,19 @@ def _task(protocol: str, phase: str | None, data_root: str | None):
 @data_root_option
 def template(protocol: str, phase: str | None, output: str | None, data_root: str | None) -> None:
     """Write the predictions template: every test sample_id once, prediction empty."""
-    import csv
-    import io
+    from harness.scoring.predictions import format_predictions
 
     proto, phase, task = _task(protocol, phase, data_root)
     ids = task.test_table(phase)["uid"].tolist()
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["sample_id", "prediction"])
-    w.writerows([[i, ""] for i in ids])
+    text = format_predictions(ids, [""] * len(ids))
     if output:
         from harness.store.atomic import atomic_write_text
 
-        atomic_write_text(Path(output), buf.getvalue())
+        atomic_write_text(Path(output), text)
         click.echo(f"wrote {len(ids)} test ids to {output}; fill `prediction` with a class name or index "
                    f"({', '.join(f'{i}={c}' for i, c in enumerate(proto.classes))})", err=True)
     else:
-        click.echo(buf.getvalue(), nl=False)
+        click.echo(text, nl=False)
 
 
 @click.command()
@@ -64,7 +60,8 @@ def score(predictions: str, protocol: str, phase: str | None, data_root: str | N
     from harness.errors import BadInput
     from harness.scoring.bootstrap import DEFAULT_DRAWS
     from harness.scoring.predictions import read_predictions
-    from harness.scoring.report import build_report, render_report
+    from harness.scoring.render import render_report
+    from harness.scoring.report import build_report
 
     if record and not (team and system):
         raise BadInput("--record needs --team and --system")

@@ -66,7 +66,7 @@ def submit(bundle: str, protocol: str, phase: str | None, team: str | None, seed
     phase. Each fold's predictions are committed as it ends; the same command resumes an interrupted run.
     """
     from harness.runner.run import submit as run_submit
-    from harness.scoring.report import render_report
+    from harness.scoring.render import render_report
 
     options: dict = {"address": ray_address} if ray_address else {}
     if gpus_per_fold is not None:

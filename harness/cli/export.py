@@ -22,7 +22,8 @@ def export() -> None:
 @data_root_option
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="The bundle to write (.zip).")
 @click.option("--start", "starts", multiple=True, metavar="[PHASE=]DATE",
-              help="A phase's start, UTC (YYYY-MM-DD or 'YYYY-MM-DD HH:MM'); repeatable. Codabench needs one per phase.")
+              help="A phase's start, UTC (YYYY-MM-DD or 'YYYY-MM-DD HH:MM'); repeatable. Codabench needs one "
+                   "per phase.")
 @click.option("--end", "ends", multiple=True, metavar="[PHASE=]DATE", help="A phase's end, UTC; repeatable.")
 @click.option("--title", default=None, help="Competition title (default: the protocol's).")
 @click.option("--docker-image", default=DOCKER_IMAGE, show_default=True,
@@ -30,7 +31,8 @@ def export() -> None:
 @click.option("--time-limit", type=int, default=EXECUTION_TIME_LIMIT_S, show_default=True,
               help="Execution time limit of a submission, seconds.")
 @click.option("--check", "check_path", type=click.Path(dir_okay=False), default=None, metavar="BUNDLE",
-              help="Validate BUNDLE (a competition .zip) instead of exporting: exit 1 if a check fails.")
+              help="Validate BUNDLE (a competition .zip) instead of exporting; its scoring program is run on "
+                   "test inputs. Exit 1 if a check fails.")
 @json_option
 def codabench(protocol: str | None, phases: tuple[str, ...], data_root: str | None, output: str | None,
               starts: tuple[str, ...], ends: tuple[str, ...], title: str | None, docker_image: str, time_limit: int,

@@ -1,16 +1,13 @@
 """A small synthetic corpus (DFME and CAS(ME)^3 in their release layouts) and the Codabench bundles exported from
-it, shared by the export tests; plus helpers that run a bundle's scoring program the way the platform does."""
+it, shared by the export tests; helpers to read and rewrite a bundle."""
 from __future__ import annotations
 
 import io
-import json
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-from harness.export.codabench.archive import Archive
 
 # (protocol, the Codabench phases of its bundle, the --phase each stands for)
 CASES = {"ccac2024-dfme": [("test_A", "test_A"), ("test_B", "test_B")], "casme3-7class": [("loso", None)]}
@@ -55,13 +52,6 @@ def unzip(path: Path) -> Unzipped:
         return Unzipped({n: z.read(n) for n in z.namelist()})
 
 
-def rezip(files: dict[str, bytes], path: Path) -> Path:
-    with zipfile.ZipFile(path, "w") as z:
-        for name, data in files.items():
-            z.writestr(name, data)
-    return path
-
-
 def zipped(files: dict[str, bytes]) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
@@ -70,18 +60,6 @@ def zipped(files: dict[str, bytes]) -> bytes:
     return buf.getvalue()
 
 
-def run_phase(bundle: Path, phase: str, submission: dict[str, bytes], workdir: Path):
-    """The bundle's scoring program on `submission` (the files of the participant's zip) for one phase, in the
-    stand-in compute worker (isolated interpreter with numpy only)."""
-    from harness.export.codabench.worker import run_scoring
-
-    archive = Archive.open(bundle)
-    doc = unzip(bundle).yaml()
-    entry = next(p for p in doc["phases"] if p["name"] == phase)
-    task = next(t for t in doc["tasks"] if t["index"] == entry["tasks"][0])
-    return run_scoring(archive, task["scoring_program"], task["reference_data"], submission, workdir,
-                       entry["execution_time_limit"])
-
-
-def scores(run) -> dict:
-    return json.loads(run.outputs["scores.json"])
+def rezip(files: dict[str, bytes], path: Path) -> Path:
+    path.write_bytes(zipped(files))
+    return path

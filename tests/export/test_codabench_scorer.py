@@ -247,7 +247,8 @@ def test_the_default_mount_points(bundles, tmp_path, monkeypatch):
                 (tmp_path / dest / name[len(prefix):]).parent.mkdir(parents=True, exist_ok=True)
                 (tmp_path / dest / name[len(prefix):]).write_bytes(data)
     (tmp_path / "input/res").mkdir()
-    (tmp_path / "input/res/p.csv").write_bytes(files["starting_kit/loso/predictions_template.csv"].replace(b",\n", b",0\n"))
+    template = files["starting_kit/loso/predictions_template.csv"]
+    (tmp_path / "input/res/p.csv").write_bytes(template.replace(b",\n", b",0\n"))
     monkeypatch.setattr(program, "APP_DIR", tmp_path)
     assert program.main([], tmp_path / "program") == 0
     assert (tmp_path / "output" / "scores.json").is_file()

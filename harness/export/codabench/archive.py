@@ -31,6 +31,12 @@ class Archive:
             raise BadInput(f"{path}: no such file (expected a competition bundle .zip)")
         return cls(path, str(path))
 
+    def __enter__(self) -> "Archive":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._zip.close()
+
     def read(self, name: str) -> bytes:
         return self._zip.read(name)
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-from harness.errors import BadInput, CheckFailed, Problem, ValidationFailed
+from harness.errors import BadInput, CheckFailed, ValidationFailed
 from harness.export.codabench import pages
 from harness.export.codabench.packaging import program_files, purity_problems
 from harness.export.codabench.program import PHASE_FILE, REFERENCE_FILE, REFERENCE_HEADER

@@ -61,7 +61,8 @@ class Bundle:
     def __init__(self, archive: Archive):
         self.archive = archive
         self.doc: dict | None = None
-        self._references: dict[str, tuple] = {}
+        self._programs: dict[str, dict[str, bytes]] = {}
+        self._references: dict[str, object] = {}
 
     def items(self, key: str) -> list[dict]:
         value = (self.doc or {}).get(key)
@@ -81,13 +82,20 @@ class Bundle:
         cols = [c for c in boards[0].get("columns") or [] if isinstance(c, dict)] if boards else []
         return sorted(cols, key=lambda c: c.get("index") if isinstance(c.get("index"), int) else 0)
 
+    @cached_property
+    def programs(self) -> list[str]:
+        """The scoring programs the tasks name (usually one, shared by every phase)."""
+        return sorted({t["scoring_program"] for t in self.tasks.values() if isinstance(t.get("scoring_program"), str)})
+
     def phase_tasks(self) -> list[tuple[dict, dict]]:
         """(phase, task) for every task a phase names and the yaml defines."""
         return [(p, self.tasks[i]) for p in self.phases for i in p.get("tasks") or []
                 if isinstance(i, int) and i in self.tasks]
 
     def program(self, path: str) -> dict[str, bytes]:
-        return self.archive.folder(path)
+        if path not in self._programs:
+            self._programs[path] = self.archive.folder(path)
+        return self._programs[path]
 
     def protocol(self, program: str) -> dict:
         from harness.export.codabench.program import PROTOCOL_FILE
@@ -196,7 +204,7 @@ def _entry_point(b: Bundle) -> list[Problem]:
     import yaml
 
     out = []
-    for program in sorted({t["scoring_program"] for t in b.tasks.values() if isinstance(t.get("scoring_program"), str)}):
+    for program in b.programs:
         files = b.program(program)
         meta = next((m for m in ("metadata.yaml", "metadata") if m in files), None)
         if meta is None:
@@ -225,8 +233,7 @@ def _entry_point(b: Bundle) -> list[Problem]:
 def _pure(b: Bundle) -> list[Problem]:
     from harness.export.codabench.packaging import purity_problems
 
-    programs = {t["scoring_program"] for t in b.tasks.values() if isinstance(t.get("scoring_program"), str)}
-    return [p for program in sorted(programs) if b.archive.exists(program)
+    return [p for program in b.programs if b.archive.exists(program)
             for p in purity_problems(b.program(program), program)]
 
 
@@ -236,12 +243,13 @@ def _leaderboard(b: Bundle) -> list[Problem]:
     out = []
     keys = [c.get("key") for c in b.columns]
     rule = (b.items("leaderboards") or [{}])[0].get("submission_rule")
-    for program in sorted({t["scoring_program"] for t in b.tasks.values() if isinstance(t.get("scoring_program"), str)}):
+    for program in b.programs:
         info = b.protocol(program)
         want = [c["key"] for c in info["columns"]]
         if keys != want:
             out.append(field_problem("leaderboards[0].columns", f"keys {keys} (by index) differ from the scores "
-                                     f"{program} writes, {want}", "index 0 must be the protocol's first ranking metric"))
+                                     f"{program} writes, {want}",
+                                     "index 0 must be the protocol's first ranking metric"))
         for col, spec in zip(b.columns, info["columns"]):
             if col.get("key") == spec["key"] and col.get("sorting", "desc") != spec["sorting"]:
                 out.append(field_problem("leaderboards[0].columns", f"column {spec['key']} sorts "
@@ -265,6 +273,11 @@ def _references(b: Bundle) -> list[Problem]:
         if info.get("codabench_phase") != name:
             out.append(Problem(f"{ref_path}/phase.json", f"holds the labels of phase {info.get('codabench_phase')!r}, "
                                                          f"but phase {name!r} scores against it"))
+        scorer = b.protocol(task["scoring_program"])
+        if (info.get("protocol"), info.get("protocol_version")) != (scorer["protocol"], scorer["version"]):
+            out.append(Problem(f"{ref_path}/phase.json", f"is for {info.get('protocol')} "
+                                                         f"v{info.get('protocol_version')}, the scoring program for "
+                                                         f"{scorer['protocol']} v{scorer['version']}"))
         if info.get("samples") != len(ref.ids):
             out.append(Problem(f"{ref_path}/phase.json", f"says {info.get('samples')} samples; reference.csv has "
                                                          f"{len(ref.ids)}"))
@@ -327,7 +340,8 @@ def _runs(b: Bundle) -> list[Problem]:
         classes = b.protocol(task["scoring_program"])["classes"]
         ids = b.reference(task).ids
         limit = phase.get("execution_time_limit") or EXECUTION_TIME_LIMIT_S
-        cases = {"filled": format_predictions(ids, [classes[0]] * len(ids)), "empty": format_predictions(ids, [""] * len(ids))}
+        cases = {"filled": format_predictions(ids, [classes[0]] * len(ids)),
+                 "empty": format_predictions(ids, [""] * len(ids))}
         for case, text in cases.items():
             with tempfile.TemporaryDirectory() as tmp:
                 run = run_scoring(b.archive, task["scoring_program"], task["reference_data"],
@@ -364,7 +378,11 @@ def _runs(b: Bundle) -> list[Problem]:
 # ----- running them -------------------------------------------------------------------------------------------------
 def run_checks(path: str | Path) -> list[CheckResult]:
     """Every check on the bundle at `path` (BadInput when it is not a readable zip)."""
-    b = Bundle(Archive.open(path))
+    with Archive.open(path) as archive:
+        return _run(Bundle(archive))
+
+
+def _run(b: Bundle) -> list[CheckResult]:
     results = []
     for c in CHECKS:
         if c.name != "bundle.layout" and b.doc is None:

@@ -11,8 +11,9 @@ from html import escape
 from harness.scoring.report import METRIC_TITLES
 
 STYLE = ("body{font-family:sans-serif;margin:1em}table{border-collapse:collapse;margin:.5em 0 1.5em}"
-         "td,th{border:1px solid #bbb;padding:.25em .6em;text-align:right}th:first-child,td:first-child{text-align:left}"
-         "td.hit{background:#dfd}caption{text-align:left;font-weight:bold;padding:.3em 0}")
+         "td,th{border:1px solid #bbb;padding:.25em .6em;text-align:right}"
+         "th:first-child,td:first-child{text-align:left}td.hit{background:#dfd}"
+         "caption{text-align:left;font-weight:bold;padding:.3em 0}")
 
 
 def _table(caption: str, header: list[str], rows: list[list[str]], hits: set[tuple[int, int]] = frozenset()) -> str:

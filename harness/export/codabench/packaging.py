@@ -28,7 +28,7 @@ ALLOWED_IMPORTS = frozenset(sys.stdlib_module_names) | {"numpy", "__future__"}
 ENTRY_POINT = "score.py"
 METADATA = "metadata.yaml"
 COMMAND = f"python3 /app/program/{ENTRY_POINT} /app/input /app/output"   # the compute worker's mount points
-ENTRY_SOURCE = '''"""Entry point of this scoring program (metadata.yaml runs it); the code is harness/export/codabench/program.py."""
+ENTRY_SOURCE = '''"""Entry point of the scoring program that metadata.yaml runs: harness/export/codabench/program.py."""
 import os
 import sys
 
@@ -71,8 +71,9 @@ def purity_problems(files: Mapping[str, bytes], where: str = "scoring_program") 
             try:
                 trees[name] = ast.parse(data.decode("utf-8"), filename=name, feature_version=PYTHON_VERSION)
             except (SyntaxError, UnicodeDecodeError) as exc:
-                problems.append(Problem(f"{where}/{name}", "does not parse as Python "
-                                        f"{'.'.join(map(str, PYTHON_VERSION))}: {exc}", row=getattr(exc, "lineno", None)))
+                version = ".".join(map(str, PYTHON_VERSION))
+                problems.append(Problem(f"{where}/{name}", f"does not parse as Python {version}: {exc}",
+                                        row=getattr(exc, "lineno", None)))
     defined = {_module_name(name): _top_level_names(tree) for name, tree in trees.items()}
     for name, tree in trees.items():
         package = PurePosixPath(name).parent.parts

@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Sequence
 
 from harness.export.codabench.schema import KEEP_TO_RULE, PLATFORM_LIMIT_DEFAULTS, format_date
+from harness.scoring.bootstrap import DEFAULT_DRAWS
 from harness.scoring.predictions import PROBA_TOLERANCE
-from harness.scoring.report import METRIC_TITLES
 
 if TYPE_CHECKING:
     from harness.export.codabench.bundle import PhaseExport
@@ -81,8 +81,8 @@ def metrics_text(proto: Protocol) -> str:
         f"- UF1 = (1/K) sum_c 2TP_c / (2TP_c + FP_c + FN_c); UAR = (1/K) sum_c TP_c / N_c; ACC = sum_c TP_c / N, "
         f"with K = {k}, fixed by the protocol: a class absent from the test set or never predicted scores 0 and "
         "stays in the mean." + pooled,
-        "- The detailed results of a submission add 95% intervals (bootstrap over subjects, 2000 draws), the "
-        "per-class precision, recall and F1, and the confusion matrix.",
+        f"- The detailed results of a submission add 95% intervals (bootstrap over subjects, {DEFAULT_DRAWS} draws), "
+        "the per-class precision, recall and F1, and the confusion matrix.",
     ])
 
 
@@ -141,8 +141,8 @@ def starting_kit_readme(proto: Protocol, phase: PhaseExport, columns: Sequence[d
         f"# Starting kit: {proto.title}, phase {phase.name}", "",
         f"`{TEMPLATE}` lists the {len(phase.rows)} test samples of this phase with an empty prediction. Fill in "
         "one class per row, then zip the file and submit the zip:", "",
-        "```", f"cp {TEMPLATE} predictions.csv   # then fill the prediction column", "zip submission.zip predictions.csv",
-        "```", "",
+        "```", f"cp {TEMPLATE} predictions.csv   # then fill the prediction column",
+        "zip submission.zip predictions.csv", "```", "",
         "## File format", "", format_text(proto, len(phase.rows)), "", "## Classes", "", classes_table(proto), "",
         "## Limits", "", limits_text(phase), "", "## Ranking", "", ranking_text(proto, columns), "",
         "## Reproducing with the harness", "",

@@ -94,8 +94,9 @@ def find_predictions(res_dir: Path) -> tuple[Path, str]:
         raise BadInput(f"the submission holds no CSV file (it holds: {', '.join(names) or 'nothing'}); zip your "
                        "predictions file alone, e.g. `zip submission.zip predictions.csv`")
     if len(csvs) > 1:
-        raise BadInput(f"the submission holds {len(csvs)} CSV files ({', '.join(p.relative_to(res_dir).as_posix() for p in csvs)}); "
-                       "it must hold exactly one predictions file")
+        shown = ", ".join(p.relative_to(res_dir).as_posix() for p in csvs)
+        raise BadInput(f"the submission holds {len(csvs)} CSV files ({shown}); it must hold exactly one predictions "
+                       "file")
     return csvs[0], csvs[0].relative_to(res_dir).as_posix()
 
 

@@ -5,7 +5,7 @@ list), `src/apps/competitions/unpackers/v2.py` and `base_unpacker.py` (what uplo
 and `pages` are required, every phase needs a `start`, a phase followed by another needs an `end`, phases must
 not overlap or touch, only the first leaderboard is attached to the phases), `src/apps/leaderboards/models.py`
 (submission rules, column sorting, 36/64-character keys and titles), `src/apps/competitions/models.py`
-(`Phase.start` is not nullable; `execution_time_limit` in seconds, default 600). Codabench ignores a field it does
+(`Phase.start` is not nullable; `execution_time_limit` in seconds, default 600; 256-character titles). Codabench ignores a field it does
 not know, so a misspelt limit would silently vanish: unknown fields are reported.
 """
 from __future__ import annotations
@@ -30,7 +30,7 @@ KEEP_TO_RULE = {"best": "Force_Best", "latest": "Force_Last"}   # protocol `lead
 SORTINGS = ("desc", "asc")
 METRIC_SORTING = {"uf1": "desc", "uar": "desc", "acc": "desc"}  # every protocol metric: higher is better
 COLUMN_PRECISION = 4
-KEY_MAX, COLUMN_TITLE_MAX, LEADERBOARD_TITLE_MAX = 36, 36, 64
+KEY_MAX, COLUMN_TITLE_MAX, LEADERBOARD_TITLE_MAX, TITLE_MAX = 36, 36, 64, 256   # competition / phase: 256
 
 TOP_FIELDS = {
     "version", "title", "image", "terms", "description", "registration_auto_approve", "docker_image",
@@ -139,7 +139,7 @@ def schema_problems(data: Any) -> list[Problem]:
         return s.problems
     if top.get("version") != VERSION:
         s.add("version", f"version must be {VERSION} (a Codabench v2 bundle), got {top.get('version')!r}")
-    s.typed(top, "title", str, "", required=True)
+    s.typed(top, "title", str, "", required=True, max_len=TITLE_MAX)
     s.typed(top, "image", str, "", required=True)
     s.typed(top, "terms", str, "", required=True)
     for key in ("description", "docker_image", "contact_email", "reward", "queue"):
@@ -163,7 +163,7 @@ def schema_problems(data: Any) -> list[Problem]:
         where = f"phases[{i}]"
         phase = s.fields(phase, PHASE_FIELDS, where, "phase")
         s.typed(phase, "index", int, where)
-        s.typed(phase, "name", str, where, required=True)
+        s.typed(phase, "name", str, where, required=True, max_len=TITLE_MAX)
         s.typed(phase, "description", str, where)
         for key in ("start", "end"):
             if key in phase and parse_date(phase[key]) is None:

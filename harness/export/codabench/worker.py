@@ -1,5 +1,5 @@
-"""A local stand-in for Codabench's compute worker, so that an organiser (and the tests) can run a bundle's
-scoring program on a submission before uploading it, the way the platform will.
+"""A local stand-in for Codabench's compute worker: `--check` runs a bundle's scoring program through it before
+the bundle is uploaded, the way the platform will.
 
 What it imitates (codalab/codabench `compute_worker/compute_worker.py`): the scoring program unpacked in
 APP/program and run from there with the command of its metadata.yaml; the phase's reference data in

@@ -48,7 +48,9 @@ def codabench(protocol: str | None, phases: tuple[str, ...], data_root: str | No
 
     if check_path:
         given = [name for name, value in (("-p", protocol), ("-o", output), ("--phase", phases), ("--start", starts),
-                                          ("--end", ends), ("--title", title)) if value]
+                                          ("--end", ends), ("--title", title),
+                                          ("--docker-image", docker_image != DOCKER_IMAGE),
+                                          ("--time-limit", time_limit != EXECUTION_TIME_LIMIT_S)) if value]
         if given:
             raise BadInput(f"--check validates a bundle and takes no export option: drop {', '.join(given)}")
         _check(check_path, as_json)

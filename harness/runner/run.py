@@ -75,7 +75,7 @@ def submit(bundle_ref: str | Path, protocol: str, phase: str | None = None, team
            quiet: bool = True, resume: bool = False, rerun: bool = False, host: bool = False,
            overrides: dict[str, Any] | None = None, executor_options: dict[str, Any] | None = None,
            regenerate_board: bool = True, store_path: str | Path | None = None,
-           fold_batched: bool = False, sandbox: bool = True) -> SubmitOutcome:
+           fold_batched: bool = False, sandbox: bool = True, data_options=None) -> SubmitOutcome:
     from harness.leaderboard.render import write_boards
     from harness.paths import cache_dir, resolve_data_root
     from harness.protocols import get_protocol
@@ -94,7 +94,7 @@ def submit(bundle_ref: str | Path, protocol: str, phase: str | None = None, team
     if not seeds:
         raise BadInput("--seeds must name at least one seed")
     root = resolve_data_root(data_root)
-    task = build_task(proto, root)
+    task = build_task(proto, root, options=data_options)
     if not task.has_labels(phase):
         raise BadInput(f"the data root has no reference labels for {proto.name} {phase or ''}: cannot score")
     profile, config = bundle.resolve_config(profile, overrides)
@@ -132,7 +132,8 @@ def submit(bundle_ref: str | Path, protocol: str, phase: str | None = None, team
                          "file_sha256": file_sha256(proto.path) if proto.path else None},
             "phase": phase, "profile": profile, "config": config, "seeds": seeds, "device": dev,
             "executor": executor, "workers": workers, "data_root": str(root), "data_fingerprint": fingerprint,
-            "data_kind": data_kind(root), "excluded": task.exclusion_summary(),
+            "data_kind": data_kind(root), "excluded": task.exclusion_summary(), "errata": task.errata_versions(),
+            "data_options": data_options.describe() if data_options else None,
             "isolation": ("fold-batched: one fresh process trains every fold with per-fold sample masks "
                           "(for trusted bundles)" if fold_batched else
                           "fresh process per fold (fork server), frames staged outside the data root"),

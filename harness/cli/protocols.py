@@ -109,5 +109,10 @@ def show(name: str, data_root: str | None, no_data: bool, data_options, as_json:
             click.echo(f"warning: {w}")
         for note in out["notes"]:
             click.echo(f"note: {note}")
-        for diff in out["official_count_differences"]:
-            click.echo(f"note: differs from the official release: {diff}")
+        grouped: dict[str, list[str]] = {}
+        for diff in out["official_count_differences"]:  # "casme2: class negative 89 (official release: 88)"
+            split, what = diff.split(": ", 1)
+            grouped.setdefault(split, []).append(what.replace(" (official release: ", " (official ")
+                                                 if grouped.get(split) else what)
+        for split, items in grouped.items():
+            click.echo(f"note: differs from the official release: {split}: {', '.join(items)}")

@@ -51,25 +51,12 @@ def _run(clips, pick, check):
     return [p for paths in clips for p in pick(paths) if check(p)]
 
 
-@pytest.mark.benchmark(group="data check: frames are images (60 clips x 40 frames)")
-def test_bench_key_frames_signature(benchmark, clips):
-    found = benchmark(_run, clips[0], _key, image_defect)
-    assert found == [clips[1]]
+CASES = {"key_frames_signature": (_key, image_defect), "key_frames_decode": (_key, _decode_defect),
+         "all_frames_signature": (list, image_defect), "all_frames_decode": (list, _decode_defect)}
 
 
 @pytest.mark.benchmark(group="data check: frames are images (60 clips x 40 frames)")
-def test_bench_key_frames_decode(benchmark, clips):
-    found = benchmark(_run, clips[0], _key, _decode_defect)
-    assert found == [clips[1]]
-
-
-@pytest.mark.benchmark(group="data check: frames are images (60 clips x 40 frames)")
-def test_bench_all_frames_signature(benchmark, clips):
-    found = benchmark(_run, clips[0], list, image_defect)
-    assert found == [clips[1]]
-
-
-@pytest.mark.benchmark(group="data check: frames are images (60 clips x 40 frames)")
-def test_bench_all_frames_decode(benchmark, clips):
-    found = benchmark(_run, clips[0], list, _decode_defect)
-    assert found == [clips[1]]
+@pytest.mark.parametrize("case", list(CASES))
+def test_bench(benchmark, clips, case):
+    pick, check = CASES[case]
+    assert benchmark(_run, clips[0], pick, check) == [clips[1]]

@@ -119,6 +119,16 @@ def write_small_root(data_root: Path, keys: Sequence[str] = ("dfme", "casme3", "
     return data_root
 
 
+def move_behind_link(folder: Path, elsewhere: Path) -> None:
+    """Move `folder` to `elsewhere` and leave a symbolic link in its place, as users keep frames on another disk
+    (`dfme/frames -> /data/dfme_frames`)."""
+    import shutil
+
+    Path(elsewhere).parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(str(folder), str(elsewhere))
+    Path(folder).symlink_to(elsewhere, target_is_directory=True)
+
+
 def strip_dfme_labels(dataset_root: Path, split: str = "test_B") -> Path:
     """Rewrite one DFME workbook as a participant receives it at test time: no Emotion / EmotionId columns.
     Returns the rewritten file."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -19,12 +18,6 @@ def _errors(result):
     return [p for p in result.problems if p.severity == "error"]
 
 
-def _move_behind_link(folder: Path, elsewhere: Path) -> None:
-    """Move `folder` to `elsewhere` and leave a symbolic link in its place, as users keep frames on another disk."""
-    shutil.move(str(folder), str(elsewhere))
-    folder.symlink_to(elsewhere, target_is_directory=True)
-
-
 @pytest.mark.parametrize("key, folder", [("dfme", "frames"), ("casme3", "part_A"), ("casme2", "CASME2_RAW_selected"),
                                          ("samm", "SAMM"), ("smic", "SMIC_all_raw")])
 def test_frames_behind_a_symbolic_link_load_like_frames_in_place(tmp_path, key, folder):
@@ -33,7 +26,7 @@ def test_frames_behind_a_symbolic_link_load_like_frames_in_place(tmp_path, key, 
     root = tmp_path / "root"
     F.write_dataset(root, key, makers[key]())
     before = load_dataset(root, key).table
-    _move_behind_link(root / key / folder, tmp_path / "other-disk" / folder)
+    F.move_behind_link(root / key / folder, tmp_path / "other-disk" / folder)
     res = load_dataset(root, key)
     assert _errors(res) == []
     after = res.table
@@ -45,7 +38,7 @@ def test_dfme_frames_linked_per_subject_are_found_too(tmp_path):
     F.write_dataset(tmp_path / "root", "dfme", F.dfme_records())
     frames = tmp_path / "root" / "dfme" / "frames"
     for sub in sorted(frames.iterdir()):
-        _move_behind_link(sub, tmp_path / "disk" / sub.name)
+        F.move_behind_link(sub, tmp_path / "disk" / sub.name)
     res = load_dataset(tmp_path / "root", "dfme")
     assert _errors(res) == [] and res.table["clip_dir"].notna().all()
 

@@ -235,6 +235,13 @@ def test_fingerprint_and_provenance_name_the_errata(official_root, tmp_path, cap
     assert on.errata_versions() == {"casme2": "none", "samm": "samm-v2@1", "smic": "none"}
     assert off.errata_versions()["samm"] == "none"
     assert data_fingerprint(on) != data_fingerprint(off)
+    # the same corrections under another errata name and version: same values, yet other data by its errata
+    from harness.datasets.errata import BUILTIN_DIR
+
+    copy = tmp_path / "samm-copy.yaml"
+    copy.write_text((BUILTIN_DIR / "samm-v2.yaml").read_text().replace("version: 1", "version: 2"))
+    same = build_task(proto, official_root, check_frames=False, options=LoadOptions(errata_files=(copy,)))
+    assert same.table["apex"].equals(on.table["apex"]) and data_fingerprint(same) != data_fingerprint(on)
     preds = tmp_path / "p.csv"
     assert main(["template", "-p", "megc2019-composite", "--data-root", str(official_root), "-o", str(preds)]) == 0
     lines = preds.read_text().splitlines()

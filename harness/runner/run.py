@@ -82,6 +82,7 @@ def submit(bundle_ref: str | Path, protocol: str, phase: str | None = None, team
     from harness.protocols.task import build_task
     from harness.runner.bundle import load_bundle, resolve_bundle
     from harness.runner.executors import make_executor
+    from harness.datasets.policy import DEFAULT as DEFAULT_LOAD
     from harness.runner.fingerprint import data_fingerprint, data_kind
     from harness.runner.provenance import basic_provenance, file_sha256, harness_code_hash
     from harness.store.db import open_store
@@ -133,7 +134,7 @@ def submit(bundle_ref: str | Path, protocol: str, phase: str | None = None, team
             "phase": phase, "profile": profile, "config": config, "seeds": seeds, "device": dev,
             "executor": executor, "workers": workers, "data_root": str(root), "data_fingerprint": fingerprint,
             "data_kind": data_kind(root), "excluded": task.exclusion_summary(), "errata": task.errata_versions(),
-            "data_options": data_options.describe() if data_options else None,
+            "data_options": (data_options or DEFAULT_LOAD).describe(),
             "isolation": ("fold-batched: one fresh process trains every fold with per-fold sample masks "
                           "(for trusted bundles)" if fold_batched else
                           "fresh process per fold (fork server), frames staged outside the data root"),

@@ -164,15 +164,13 @@ class DatasetAdapter(ABC):
             rule = key_frame_defect(on, ap, off)
             if rule is not None:
                 yield self._work_around(r, rule)
-                if r.get("defect"):
-                    continue
             emo = r["emotion"]
             if emo is not None and self.vocabulary and emo not in self.vocabulary:
                 yield Problem(f, f"unknown emotion {r['emotion_raw']!r} for {self.key}", row=n, column="emotion",
                               hint=f"expected one of {', '.join(self.vocabulary)}")
             if not (isinstance(r["fps"], (int, float)) and r["fps"] > 0):
                 yield Problem(f, f"frame rate {r['fps']!r} is not a positive number", row=n, column="fps")
-            if not check_frames:
+            if not check_frames or r["defect"]:  # an excluded row's frames are never read
                 continue
             if r["clip_dir"] is None:
                 yield Problem(f, f"no frame folder found for {r['sample_id']!r}", row=n,

@@ -5,17 +5,17 @@ from pathlib import Path
 
 import click
 
-from harness.cli.options import data_root_option, echo_json, json_option, phase_option, protocol_option
+from harness.cli.options import data_options, data_root_option, echo_json, json_option, phase_option, protocol_option
 
 
-def _task(protocol: str, phase: str | None, data_root: str | None):
+def _task(protocol: str, phase: str | None, data_root: str | None, options=None):
     from harness.paths import resolve_data_root
     from harness.protocols import get_protocol
     from harness.protocols.task import build_task
 
     proto = get_protocol(protocol)
     phase = proto.check_phase(phase)
-    return proto, phase, build_task(proto, resolve_data_root(data_root), check_frames=False)
+    return proto, phase, build_task(proto, resolve_data_root(data_root), check_frames=False, options=options)
 
 
 @click.command()
@@ -23,11 +23,12 @@ def _task(protocol: str, phase: str | None, data_root: str | None):
 @phase_option
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="File to write (default: stdout).")
 @data_root_option
-def template(protocol: str, phase: str | None, output: str | None, data_root: str | None) -> None:
+@data_options
+def template(protocol: str, phase: str | None, output: str | None, data_root: str | None, data_options) -> None:
     """Write the predictions template: every test sample_id once, prediction empty."""
     from harness.scoring.predictions import format_predictions
 
-    proto, phase, task = _task(protocol, phase, data_root)
+    proto, phase, task = _task(protocol, phase, data_root, data_options)
     ids = task.test_table(phase)["uid"].tolist()
     text = format_predictions(ids, [""] * len(ids))
     if output:
@@ -45,14 +46,15 @@ def template(protocol: str, phase: str | None, output: str | None, data_root: st
 @protocol_option
 @phase_option
 @data_root_option
+@data_options
 @click.option("--record", is_flag=True, help="Record the scored submission in the store (phase limits apply).")
 @click.option("--team", default=None, help="Team name (with --record).")
 @click.option("--system", default=None, help="System name (with --record).")
 @click.option("--kind", type=click.Choice(["system", "baseline", "sanity"]), default="system", show_default=True)
 @click.option("--draws", type=int, default=None, help="Bootstrap draws for the CIs (default 2000).")
 @json_option
-def score(predictions: str, protocol: str, phase: str | None, data_root: str | None, record: bool, team: str | None,
-          system: str | None, kind: str, draws: int | None, as_json: bool) -> None:
+def score(predictions: str, protocol: str, phase: str | None, data_root: str | None, data_options, record: bool,
+          team: str | None, system: str | None, kind: str, draws: int | None, as_json: bool) -> None:
     """Validate PREDICTIONS (sample_id,prediction[,p_<class>...]) and score it: UF1, UAR, ACC with 95% CIs.
 
     Exit 2 with a report of every problem (row and column) when the file is invalid; nothing is recorded then.
@@ -65,7 +67,7 @@ def score(predictions: str, protocol: str, phase: str | None, data_root: str | N
 
     if record and not (team and system):
         raise BadInput("--record needs --team and --system")
-    proto, phase, task = _task(protocol, phase, data_root)
+    proto, phase, task = _task(protocol, phase, data_root, data_options)
     test = task.test_table(phase)
     if test["label"].isna().any():
         raise BadInput(f"the data root has no reference labels for {proto.name} {phase or ''}: "
@@ -83,7 +85,8 @@ def score(predictions: str, protocol: str, phase: str | None, data_root: str | N
         prov.update({"predictions_file": str(Path(predictions).resolve()),
                      "predictions_sha256": file_sha256(Path(predictions)),
                      "data_fingerprint": data_fingerprint(task), "data_kind": data_kind(task.data_root),
-                     "protocol_version": proto.version})
+                     "protocol_version": proto.version, "errata": task.errata_versions(),
+                     "data_options": data_options.describe(), "excluded": task.exclusion_summary()})
         folds = task.test_table(phase)["group"] if proto.split_kind == "loso" else [phase] * len(test)
         with open_store() as store:
             sid = store.record_scored_predictions(

@@ -78,6 +78,17 @@ def _data_label(prov: dict) -> str:
     return f"{kind} {fp}".strip()
 
 
+def _exclusion_notes(rows: list[dict]) -> list[str]:
+    """What the protocol excluded on the data the rows were measured on (reasons and counts from provenance):
+    unmapped emotions, the protocol's own list, rows whose key frames contradict with no erratum covering them."""
+    by_data: dict[str, list] = {}
+    for r in rows:
+        by_data.setdefault(_data_label(r["provenance"]), r["provenance"].get("excluded") or [])
+    lines = [f"Excluded on {inert(data)}: " + "; ".join(f"{n} {inert(reason)}" for reason, n in excluded) + "."
+             for data, excluded in by_data.items() if excluded]
+    return lines + [""] if lines else []
+
+
 def render_board(proto, phase: str | None, rows: list[dict], published: list[dict],
                  provenance_links: dict[int, str]) -> str:
     from tabulate import tabulate
@@ -94,6 +105,7 @@ def render_board(proto, phase: str | None, rows: list[dict], published: list[dic
     if phase:
         lines += [f"Phase `{phase}`: {proto.phases[phase].limits.describe()}; each (team, system) shows its "
                   f"{'best-ranked' if proto.board_keep == 'best' else 'latest'} scored submission.", ""]
+    lines += _exclusion_notes(rows)
     lines += ["## Measured here", ""]
     if rows:
         table = []

@@ -75,13 +75,14 @@ def submit(bundle_ref: str | Path, protocol: str, phase: str | None = None, team
            quiet: bool = True, resume: bool = False, rerun: bool = False, host: bool = False,
            overrides: dict[str, Any] | None = None, executor_options: dict[str, Any] | None = None,
            regenerate_board: bool = True, store_path: str | Path | None = None,
-           fold_batched: bool = False, sandbox: bool = True) -> SubmitOutcome:
+           fold_batched: bool = False, sandbox: bool = True, data_options=None) -> SubmitOutcome:
     from harness.leaderboard.render import write_boards
     from harness.paths import cache_dir, resolve_data_root
     from harness.protocols import get_protocol
     from harness.protocols.task import build_task
     from harness.runner.bundle import load_bundle, resolve_bundle
     from harness.runner.executors import make_executor
+    from harness.datasets.policy import DEFAULT as DEFAULT_LOAD
     from harness.runner.fingerprint import data_fingerprint, data_kind
     from harness.runner.provenance import basic_provenance, file_sha256, harness_code_hash
     from harness.store.db import open_store
@@ -94,7 +95,7 @@ def submit(bundle_ref: str | Path, protocol: str, phase: str | None = None, team
     if not seeds:
         raise BadInput("--seeds must name at least one seed")
     root = resolve_data_root(data_root)
-    task = build_task(proto, root)
+    task = build_task(proto, root, options=data_options)
     if not task.has_labels(phase):
         raise BadInput(f"the data root has no reference labels for {proto.name} {phase or ''}: cannot score")
     profile, config = bundle.resolve_config(profile, overrides)
@@ -132,7 +133,8 @@ def submit(bundle_ref: str | Path, protocol: str, phase: str | None = None, team
                          "file_sha256": file_sha256(proto.path) if proto.path else None},
             "phase": phase, "profile": profile, "config": config, "seeds": seeds, "device": dev,
             "executor": executor, "workers": workers, "data_root": str(root), "data_fingerprint": fingerprint,
-            "data_kind": data_kind(root), "excluded": task.exclusion_summary(),
+            "data_kind": data_kind(root), "excluded": task.exclusion_summary(), "errata": task.errata_versions(),
+            "data_options": (data_options or DEFAULT_LOAD).describe(),
             "isolation": ("fold-batched: one fresh process trains every fold with per-fold sample masks "
                           "(for trusted bundles)" if fold_batched else
                           "fresh process per fold (fork server), frames staged outside the data root"),

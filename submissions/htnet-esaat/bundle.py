@@ -1,17 +1,19 @@
 """HTNet + LAPE + ESAAT + diffusion augmentation (Zhang et al., Sci Rep 2025): the submission.
 
 fit (one fold, training subjects only):
- 1. onset→apex flow mosaics of the training samples (shared preprocessing); per-channel standardisation
-    with statistics of these inputs;
- 2. [diffusion] train the denoiser on these inputs and generate minority-class samples (counts recorded);
+ 1. onset→apex flow mosaics of the training samples (shared preprocessing, the `inputs` recipe); per-channel
+    standardisation with statistics of these inputs, where `standardise` (HTNet's own recipe feeds 0-255);
+ 2. [diffusion] train the denoiser on these inputs and generate minority-class samples (counts and the
+    samples' statistics recorded);
  3. train HTNet (agent attention if ESAAT, LAPE if on) for `epochs - finetune_epochs` epochs on real +
     generated inputs;
  4. [ESAAT] score every attention layer's transfer entropy on the REAL training inputs, remove the lowest
     `esaat_remove` fraction (attention -> identity), fine-tune for the remaining `finetune_epochs` epochs;
     without ESAAT the model simply trains those epochs too, so every variant trains `epochs` epochs in all;
  5. record parameters and FLOPs before and after selection, layers removed, generated counts, latency.
-predict: the same mosaics, standardised with the training statistics, through the trained model. Fixed epochs:
-no model selection on anything but training data.
+predict: the same mosaics, standardised with the training statistics, through the trained model. Fixed epochs in
+every profile (HTNet's script picks each subject's best epoch on that subject; ours never does): no model
+selection on anything but training data.
 """
 from __future__ import annotations
 

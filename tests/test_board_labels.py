@@ -59,7 +59,7 @@ def test_board_rows_show_display_name_and_profile():
     run = {"bundle": {"display_name": "FeatRef (reconstruction)"}, "profile_label": "quick (reduced)"}
     md = render_board(proto, None, [_row(run, "quick")], [], {})
     assert _system_cells(md) == ["FeatRef (reconstruction) · quick (reduced)"]
-    assert "`quick (reduced)` is a CPU reduction" in md
+    assert "`quick (reduced)` is a CPU-sized reduction" in md
     # a result recorded before display names existed: the system name and the store's profile column
     assert _system_cells(render_board(proto, None, [_row({}, "paper")], [], {})) == ["featref · paper"]
     # a scored predictions file has no profile: the system name alone

@@ -107,10 +107,9 @@ def render_board(proto, phase: str | None, rows: list[dict], published: list[dic
     lines += ["## Measured here", ""]
     if rows:
         lines += ["Each system is shown with the profile (configuration) that ran. `paper` is the method's "
-                  "published configuration; "
-                  "`quick (reduced)` is a CPU reduction (fewer epochs, narrower models) that is not it, so its "
-                  "scores are not the method's published setting; each bundle's README says what it reduces and "
-                  "by how much.", ""]
+                  "published configuration; `quick (reduced)` is a CPU-sized reduction of the method (fewer "
+                  "epochs, narrower models or a smaller hyper-parameter search), so its scores are not those of "
+                  "the published setting; each bundle's README says what `quick` reduces and by how much.", ""]
         table = []
         for i, r in enumerate(rows, start=1):
             m = r["metrics"]

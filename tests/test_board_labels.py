@@ -25,7 +25,7 @@ def test_display_name_is_read_defaults_to_the_name_and_is_validated(tmp_path):
     assert _bundle(tmp_path, profiles="{quick: {}}", display_name='"My method (reconstruction)"').display_name \
         == "My method (reconstruction)"
     assert _bundle(tmp_path, profiles="{quick: {}}").display_name == "my-bundle"
-    for bad in ('"  "', "[1, 2]"):
+    for bad in ('"  "', '""', "[1, 2]", "null"):
         with pytest.raises(ValidationFailed) as exc:
             _bundle(tmp_path, profiles="{quick: {}}", display_name=bad)
         assert "display_name" in str(exc.value.problems[0])

@@ -47,11 +47,7 @@ class Bundle:
     default_profile: str
     code_hash: str
     extra: dict[str, Any] = field(default_factory=dict)
-    display_name: str = ""
-
-    def __post_init__(self) -> None:
-        if not self.display_name:
-            object.__setattr__(self, "display_name", self.name)
+    display_name: str = ""   # what boards show; load_bundle sets it (the name when the manifest has none)
 
     @property
     def package(self) -> str:
@@ -130,8 +126,8 @@ def load_bundle(path: Path | str) -> Bundle:
     neural = data.get("neural", False)
     if not isinstance(neural, bool):
         problems.append(Problem(where, "field 'neural' must be true or false", column="neural"))
-    display = data.get("display_name", "")
-    if display is None or not isinstance(display, str) or (display and not display.strip()):
+    display = data.get("display_name", name)
+    if "display_name" in data and (not isinstance(display, str) or not display.strip()):
         problems.append(Problem(where, "field 'display_name' must be a non-empty string (or left out)",
                                 column="display_name"))
     known = {"name", "team", "kind", "entry_point", "description", "paper", "neural", "profiles", "default_profile",
@@ -142,7 +138,7 @@ def load_bundle(path: Path | str) -> Bundle:
                   paper=str(data.get("paper", "")).strip(), neural=neural,
                   profiles={k: dict(v or {}) for k, v in profiles.items()}, default_profile=default,
                   code_hash=tree_hash(path), extra={k: v for k, v in data.items() if k not in known},
-                  display_name=display.strip() if isinstance(display, str) else "")
+                  display_name=display.strip())
 
 
 def bundle_search_dirs() -> list[Path]:

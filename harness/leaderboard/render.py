@@ -207,7 +207,8 @@ def _write_figure(path: Path, proto, phase: str | None, rows: list[dict]) -> Pat
     vals = [r["metrics"]["uf1"]["value"] for r in rows][::-1]
     lo = [v - r["metrics"]["uf1"]["ci"][0] for v, r in zip(vals, rows[::-1])]
     hi = [r["metrics"]["uf1"]["ci"][1] - v for v, r in zip(vals, rows[::-1])]
-    fig, ax = plt.subplots(figsize=(7, 0.45 * len(rows) + 1.2), dpi=100)
+    width = max(7.0, 4.0 + 0.065 * max(len(n) for n in names))  # room for the longest "name · profile (team)"
+    fig, ax = plt.subplots(figsize=(width, 0.45 * len(rows) + 1.2), dpi=100)
     ax.errorbar(vals, range(len(vals)), xerr=[lo, hi], fmt="o", capsize=3)
     ax.axvline(1.0 / proto.n_classes, color="grey", linestyle=":", linewidth=1, label="chance (1/K)")
     ax.set_yticks(range(len(vals)))

@@ -153,6 +153,7 @@ def test_paper_profile_is_htnets_training_without_test_fold_selection():
     assert (paper.image_size, paper.patch_size, paper.dim, paper.heads, paper.depths) == (28, 7, 256, 3, (2, 2, 10))
     assert (paper.optimizer, paper.lr, paper.batch_size, paper.epochs) == ("adam", 5e-5, 256, 800)
     assert paper.inputs == "htnet" and not paper.standardise and paper.class_weighting == "none"
-    assert "early_stopping" not in profiles["paper"]
+    with pytest.raises(TypeError, match="early_stopping"):  # no epoch selection path exists: fixed epochs only
+        bundle_module("bundle").Config.from_dict({**profiles["paper"], "early_stopping": True})
     with pytest.raises(ValueError, match="image_size must be 28"):
         bundle_module("bundle").Config.from_dict({**profiles["paper"], "image_size": 32})

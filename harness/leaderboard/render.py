@@ -43,7 +43,9 @@ def measured_rows(store, proto, phase: str | None) -> list[dict]:
     """One row per (team, system): the latest or the best-ranked scored submission, as the protocol says."""
     chosen: dict[tuple[str, str], dict] = {}
     for sub, report in store.board(proto.name, phase):
+        prov = sub.provenance or {}
         row = {"id": sub.id, "system": sub.system, "team": sub.team, "kind": sub.kind, "created_at": sub.created_at,
+               "label": _system_label(sub.system, prov, sub.profile),
                "metrics": report["metrics"], "n_samples": report["n_samples"], "n_seeds": report["n_seeds"],
                "provenance": sub.provenance, "identity": sub.identity, "protocol_version": sub.protocol_version,
                "source": sub.source, "host": sub.host, "report": report}
@@ -66,6 +68,14 @@ def published_rows(protocol: str, phase: str | None) -> list[dict]:
     board = board_filename(protocol, phase).replace(f"{protocol}-", f"{protocol}/") if phase else protocol
     rows = [r for r in yaml.safe_load(path.read_text(encoding="utf-8")) or [] if r.get("board") == board]
     return sorted(rows, key=lambda r: -float(r.get("uf1", 0)))
+
+
+def _system_label(system: str, provenance: dict, profile: str | None) -> str:
+    """The bundle's display name (its `name` when it has none) and the profile that ran, as runs record them;
+    a scored predictions file has neither and shows its system name alone."""
+    name = (provenance.get("bundle") or {}).get("display_name") or system
+    shown = provenance.get("profile_label") or profile
+    return f"{name} · {shown}" if shown else name
 
 
 def _ci_cell(m: dict) -> str:
@@ -108,18 +118,23 @@ def render_board(proto, phase: str | None, rows: list[dict], published: list[dic
     lines += _exclusion_notes(rows)
     lines += ["## Measured here", ""]
     if rows:
+        lines += ["Each system is shown with the profile (configuration) that ran. `paper` is the method's "
+                  "published configuration; `quick (reduced)` is a CPU-sized reduction of the method (fewer "
+                  "epochs, narrower models or a smaller hyper-parameter search), so its scores are not those of "
+                  "the published setting; each bundle's README says what `quick` reduces and by how much.", ""]
         table = []
         for i, r in enumerate(rows, start=1):
             m = r["metrics"]
             seeds = (f"{m['uf1']['value']:.3f} ± {m['uf1']['std']:.3f} ({r['n_seeds']})" if r["n_seeds"] > 1
                      else "1")
             link = provenance_links.get(r["id"])
-            table.append([i, inert(r["system"]), inert(r["team"]), inert(r["kind"]), _ci_cell(m["uf1"]),
+            table.append([i, inert(r["label"]), inert(r["team"]), inert(r["kind"]), _ci_cell(m["uf1"]),
                           _ci_cell(m["uar"]), _ci_cell(m["acc"]), seeds, r["n_samples"],
                           inert(_data_label(r["provenance"])), r["created_at"][:10],
                           f"[{link.rsplit('/', 1)[-1][:12]}]({link})" if link else "—"])
-        lines.append(tabulate(table, headers=["Rank", "System", "Team", "Kind", "UF1 [95% CI]", "UAR [95% CI]",
-                                              "ACC [95% CI]", "Seeds", "N", "Data", "Date", "Provenance"],
+        lines.append(tabulate(table, headers=["Rank", "System · profile", "Team", "Kind", "UF1 [95% CI]",
+                                              "UAR [95% CI]", "ACC [95% CI]", "Seeds", "N", "Data", "Date",
+                                              "Provenance"],
                               tablefmt="github", disable_numparse=True))
     else:
         lines.append("No scored submissions yet.")
@@ -200,11 +215,12 @@ def _write_figure(path: Path, proto, phase: str | None, rows: list[dict]) -> Pat
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    names = [f"{r['system']} ({r['team']})" for r in rows][::-1]
+    names = [f"{r['label']} ({r['team']})" for r in rows][::-1]
     vals = [r["metrics"]["uf1"]["value"] for r in rows][::-1]
     lo = [v - r["metrics"]["uf1"]["ci"][0] for v, r in zip(vals, rows[::-1])]
     hi = [r["metrics"]["uf1"]["ci"][1] - v for v, r in zip(vals, rows[::-1])]
-    fig, ax = plt.subplots(figsize=(7, 0.45 * len(rows) + 1.2), dpi=100)
+    width = max(7.0, 4.0 + 0.065 * max(len(n) for n in names))  # room for the longest "name · profile (team)"
+    fig, ax = plt.subplots(figsize=(width, 0.45 * len(rows) + 1.2), dpi=100)
     ax.errorbar(vals, range(len(vals)), xerr=[lo, hi], fmt="o", capsize=3)
     ax.axvline(1.0 / proto.n_classes, color="grey", linestyle=":", linewidth=1, label="chance (1/K)")
     ax.set_yticks(range(len(vals)))

@@ -127,11 +127,13 @@ def submit(bundle_ref: str | Path, protocol: str, phase: str | None = None, team
                            "(drop --resume to start one)")
         provenance = basic_provenance()
         provenance.update({
-            "bundle": {"name": bundle.name, "path": str(bundle.path), "code_hash": bundle.code_hash,
-                       "entry_point": bundle.entry_point, "paper": bundle.paper, "kind": bundle.kind},
+            "bundle": {"name": bundle.name, "display_name": bundle.display_name, "path": str(bundle.path),
+                       "code_hash": bundle.code_hash, "entry_point": bundle.entry_point, "paper": bundle.paper,
+                       "kind": bundle.kind},
             "protocol": {"name": proto.name, "version": proto.version,
                          "file_sha256": file_sha256(proto.path) if proto.path else None},
-            "phase": phase, "profile": profile, "config": config, "seeds": seeds, "device": dev,
+            "phase": phase, "profile": profile, "profile_label": bundle.profile_label(profile, overrides), "config": config,
+            "seeds": seeds, "device": dev,
             "executor": executor, "workers": workers, "data_root": str(root), "data_fingerprint": fingerprint,
             "data_kind": data_kind(root), "excluded": task.exclusion_summary(), "errata": task.errata_versions(),
             "data_options": (data_options or DEFAULT_LOAD).describe(),

@@ -29,9 +29,12 @@ def small_root(tmp_path_factory) -> Path:
     return F.write_small_root(tmp_path_factory.mktemp("small"))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def official_root(tmp_path_factory) -> Path:
-    """Annotation files with the official counts of all five datasets (tests/formats.py)."""
-    from tests import formats as F
+    """The five datasets with the real composition of their official annotation files, contradicting rows and all
+    (tests/official_releases.py), written once per session: placeholder frames for CAS(ME)^3, CASME II and SAMM
+    (whose key frames `harness data check` then checks), SMIC-HS's one frame per clip, DFME annotation-only
+    (its 2629 clips' frames would add nothing the small fixtures do not test: load it with check_frames=False)."""
+    from tests import official_releases as O
 
-    return F.write_official_root(tmp_path_factory.mktemp("official"))
+    return O.write_official_root(tmp_path_factory.mktemp("official"), frames=("casme3", "casme2", "samm"))

@@ -5,18 +5,14 @@ the fixtures exercise exactly the files and folder layouts the adapters read: DF
 the CAS(ME)^3 v2 `label` sheet, the CASME II coding sheet, the SAMM workbook with its text preamble and the
 SMIC-HS folder tree.
 
-Two families:
-
-* small fixtures with tiny frames (8x8), for adapter, CLI and end-to-end scoring tests;
-* `official_*` builders that reproduce the row, subject and class counts of the official annotation files
-  (see shared/reference/protocols-and-datasets.md). They are annotation-only (`write_frames=False`, load with
-  `check_frames=False`) except SMIC-HS, whose annotation *is* its frame tree (one frame per clip there).
+Small fixtures with tiny frames (8x8), for adapter, CLI and end-to-end scoring tests. The fixtures with the real
+composition of the official files (their counts, their contradicting rows at their sheet rows) are in
+`tests/official_releases.py`.
 """
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -26,28 +22,6 @@ from harness.datasets.release import write_release
 FRAME_SIZE = 8
 
 DFME_CLASSES = ("anger", "contempt", "disgust", "fear", "happiness", "sadness", "surprise")
-
-# --- official counts (shared/reference/protocols-and-datasets.md) -------------------------------------------------
-DFME_OFFICIAL = {
-    # split: (samples, subjects, per-class counts in DFME_CLASSES order, rows at 500/300/200 fps)
-    "train": (1856, 176, (161, 100, 548, 265, 206, 278, 298), (695, 605, 556)),
-    "test_A": (474, 42, (39, 34, 129, 62, 63, 46, 101), (215, 143, 116)),
-    "test_B": (299, 41, (41, 37, 58, 38, 42, 35, 48), (83, 57, 159)),
-}
-DFME_FPS = (500, 300, 200)
-CASME3_OFFICIAL_EMOTIONS = {"disgust": 250, "surprise": 187, "others": 158, "Others": 3, "fear": 86,
-                            "anger": 64, "sad": 57, "happy": 55}
-CASME3_OFFICIAL_SUBJECTS = 94
-CASME2_OFFICIAL_EMOTIONS = {"others": 99, "disgust": 63, "happiness": 32, "repression": 27, "surprise": 25,
-                            "sadness": 7, "fear": 2}
-CASME2_OFFICIAL_SUBJECTS = 26
-SAMM_OFFICIAL_EMOTIONS = {"Anger": 57, "Other": 26, "Happiness": 26, "Surprise": 15, "Contempt": 12, "Disgust": 9,
-                          "Fear": 8, "Sadness": 6}
-SMIC_OFFICIAL = {"negative": 70, "positive": 51, "surprise": 43}
-SMIC_OFFICIAL_SUBJECTS = (1, 2, 3, 4, 5, 6, 8, 9, 11, 12, 13, 14, 15, 18, 19, 20)  # 16 subjects of SMIC-HS
-# MEGC2019 ids our protocol excludes (megc2019-composite.yaml, exclude_samples)
-MEGC_CASME2_EXCLUDED = ("sub04/EP12_01f", "sub05/EP12_03f", "sub24/EP02_07")
-
 
 # --- frames and writing -----------------------------------------------------------------------------------------
 def tiny_frame(record: AnnotationRecord, index: int) -> np.ndarray:
@@ -59,22 +33,6 @@ def write_dataset(data_root: Path, key: str, records: Sequence[AnnotationRecord]
                   write_frames: bool = True) -> list[Path]:
     """Write `records` as DATA_ROOT/<key> in the official layout; returns the annotation files written."""
     return write_release(Path(data_root) / key, key, records, tiny_frame, write_frames=write_frames)
-
-
-def _spread(total: int, parts: int) -> list[int]:
-    """`total` split into `parts` near-equal positive integers (larger ones first)."""
-    base, extra = divmod(total, parts)
-    return [base + (1 if i < extra else 0) for i in range(parts)]
-
-
-def _labels(counts: dict[str, int] | Iterable[tuple[str, int]]) -> list[str]:
-    """Labels repeated by their counts, interleaved round-robin so that every subject sees several classes."""
-    items = list(counts.items() if isinstance(counts, dict) else counts)
-    pools = [[name] * n for name, n in items]
-    out: list[str] = []
-    for group in itertools.zip_longest(*pools):
-        out.extend(x for x in group if x is not None)
-    return out
 
 
 # --- small fixtures (with frames) ------------------------------------------------------------------------------
@@ -161,127 +119,14 @@ def write_small_root(data_root: Path, keys: Sequence[str] = ("dfme", "casme3", "
     return data_root
 
 
-# --- official counts (annotation-only) --------------------------------------------------------------------------
-def official_dfme_records() -> list[AnnotationRecord]:
-    """The CCAC annotation files' shape: 1856 / 474 / 299 rows from 176 / 42 / 41 subjects, the per-class counts
-    and the 500/300/200 fps counts of the reference table; each subject at a single fps (fps names the
-    sub-dataset), subjects disjoint across the three files."""
-    out: list[AnnotationRecord] = []
-    n_subject = 1
-    for split, (samples, subjects, per_class, per_fps) in DFME_OFFICIAL.items():
-        labels = _labels(zip(DFME_CLASSES, per_class))
-        assert len(labels) == samples == sum(per_fps)
-        pos = 0
-        for fps, rows, n_subj in zip(DFME_FPS, per_fps, _spread(subjects, len(DFME_FPS))):
-            for per_subject in _spread(rows, n_subj):
-                sub = f"sub{n_subject:04d}"
-                for j in range(per_subject):
-                    emo = labels[pos]
-                    pos += 1
-                    onset = 0 if pos % 2 else 30 + j
-                    out.append(AnnotationRecord(sub, f"{sub}_{j + 1:02d}", onset, onset + 5, onset + 12, emo,
-                                                "4+23", fps, split))
-                n_subject += 1
-    return out
+def move_behind_link(folder: Path, elsewhere: Path) -> None:
+    """Move `folder` to `elsewhere` and leave a symbolic link in its place, as users keep frames on another disk
+    (`dfme/frames -> /data/dfme_frames`)."""
+    import shutil
 
-
-def official_casme3_records() -> list[AnnotationRecord]:
-    """CAS(ME)^3 Part A v2: 860 rows from 94 subjects with the official emotion counts (158 `others` and 3
-    `Others`); several MEs per clip (distinct onsets)."""
-    labels = _labels(CASME3_OFFICIAL_EMOTIONS)
-    subjects = [f"spNO.{i}" for i in range(1, 101) if i not in (14, 28, 33, 57, 98, 100)][:CASME3_OFFICIAL_SUBJECTS]
-    out, pos = [], 0
-    for sub, count in zip(subjects, _spread(len(labels), len(subjects))):
-        for j in range(count):
-            clip = chr(97 + j % 7)  # 9-10 MEs per subject over clips a..g: some clips hold two
-            onset = 100 * (j // 7) + 10 + j
-            out.append(AnnotationRecord(sub, clip, onset, onset + 3, onset + 8, labels[pos], "4", 30,
-                                        extra={"Objective class": "VII"}))
-            pos += 1
-    return out
-
-
-def official_casme2_records() -> list[AnnotationRecord]:
-    """CASME II coding sheet: 255 rows from 26 subjects (others 99, disgust 63, happiness 32, repression 27,
-    surprise 25, sadness 7, fear 2), arranged so that megc2019-composite keeps 145 samples from 24 subjects
-    (88 negative, 32 positive, 25 surprise).
-
-    Which two of the 90 disgust + repression rows MEGC2019 drops is not published. The protocol lists three
-    candidate ids (from MEB, which reads an updated sheet with one more row); this fixture places two of them,
-    sub04/EP12_01f and sub05/EP12_03f, as negative (disgust / repression) rows and omits the third,
-    sub24/EP02_07, so the protocol's exclusion list removes exactly two. Subjects 25 and 26 hold only
-    `others`, so 24 subjects remain after the mapping.
-    """
-    mapped = _labels({k: CASME2_OFFICIAL_EMOTIONS[k] for k in ("disgust", "happiness", "repression", "surprise")})
-    # the two listed ids take one disgust and one repression row
-    mapped.remove("disgust")
-    mapped.remove("repression")
-    unmapped = _labels({"others": 99 - 10, "sadness": 7, "fear": 2})  # 10 `others` go to subjects 25/26
-    rows: list[tuple[int, str, str]] = [(4, "EP12_01f", "disgust"), (5, "EP12_03f", "repression")]
-    it_m, it_u = iter(mapped), iter(unmapped)
-    mixed = [next(it_m) if x == "m" else next(it_u) for x in _labels({"m": len(mapped), "u": len(unmapped)})]
-    per_subject = _spread(len(mixed), 24)
-    pos = 0
-    for subj, count in zip(range(1, 25), per_subject):
-        for j in range(count):
-            rows.append((subj, f"EP{j + 1:02d}_{subj:02d}", mixed[pos]))
-            pos += 1
-    for subj in (25, 26):
-        for j in range(5):
-            rows.append((subj, f"EP{j + 1:02d}_{subj:02d}f", "others"))
-    out = []
-    for i, (subj, clip, emo) in enumerate(rows):
-        apex = None if i % 50 == 7 else 46  # a few '/' apexes, as in the official sheet
-        out.append(AnnotationRecord(f"sub{subj:02d}", clip, 40, apex, 60, emo, "AU4", 200))
-    return out
-
-
-def official_samm_records() -> list[AnnotationRecord]:
-    """SAMM micro sheet: 159 rows (Anger 57, Other 26, Happiness 26, Surprise 15, Contempt 12, Disgust 9,
-    Fear 8, Sadness 6) from 30 subjects; subjects 034 and 035 hold only `Other`, so megc2019-composite keeps
-    133 samples (92 / 26 / 15) from 28 subjects."""
-    mapped = _labels({k: v for k, v in SAMM_OFFICIAL_EMOTIONS.items() if k != "Other"})
-    other = ["Other"] * 26
-    out = []
-    # 28 subjects (006..033) share the mapped rows and 20 `Other`; 034 and 035 get 3 `Other` each
-    mixed = _labels({"m": len(mapped), "o": 20})
-    it_m, it_o = iter(mapped), iter(other)
-    labels = [next(it_m) if x == "m" else next(it_o) for x in mixed]
-    pos = 0
-    for subj, count in zip(range(6, 34), _spread(len(labels), 28)):
-        for j in range(count):
-            out.append(AnnotationRecord(f"{subj:03d}", f"{subj:03d}_{j + 1}_{pos + 1}", 1000 + j, 1005 + j,
-                                        1020 + j, labels[pos], "R14", 200))
-            pos += 1
-    for subj in (34, 35):
-        for j in range(3):
-            out.append(AnnotationRecord(f"{subj:03d}", f"{subj:03d}_{j + 1}_9{j}", 2000, None if j == 0 else 2005,
-                                        2020, next(it_o), "AU1", 200))
-    return out
-
-
-def official_smic_records() -> list[AnnotationRecord]:
-    """SMIC-HS: 164 micro clips (negative 70, positive 51, surprise 43) from 16 subjects; one frame per clip
-    (the folder tree is the annotation, so SMIC cannot be annotation-only)."""
-    labels = _labels(SMIC_OFFICIAL)
-    short = {"negative": "ne", "positive": "po", "surprise": "sur"}
-    out, pos = [], 0
-    for s, count in zip(SMIC_OFFICIAL_SUBJECTS, _spread(len(labels), len(SMIC_OFFICIAL_SUBJECTS))):
-        for j in range(count):
-            emo = labels[pos]
-            pos += 1
-            frame = 100000 + 37 * j
-            out.append(AnnotationRecord(f"s{s}", f"s{s}_{short[emo]}_{j + 1:02d}", frame, None, frame, emo, "", 100))
-    return out
-
-
-def write_official_root(data_root: Path, keys: Sequence[str] = ("dfme", "casme3", "casme2", "samm", "smic")) -> Path:
-    """Annotation files with the official counts for `keys` (SMIC with one 8x8 frame per clip)."""
-    makers = {"dfme": official_dfme_records, "casme3": official_casme3_records, "casme2": official_casme2_records,
-              "samm": official_samm_records, "smic": official_smic_records}
-    for key in keys:
-        write_dataset(data_root, key, makers[key](), write_frames=(key == "smic"))
-    return data_root
+    Path(elsewhere).parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(str(folder), str(elsewhere))
+    Path(folder).symlink_to(elsewhere, target_is_directory=True)
 
 
 def strip_dfme_labels(dataset_root: Path, split: str = "test_B") -> Path:

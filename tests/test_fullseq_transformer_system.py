@@ -149,8 +149,10 @@ def test_profiles_build_and_typos_are_caught():
     for name in ("quick", "paper"):
         _, cfg = bundle.resolve_config(name)
         system.FullSeqTransformer(**cfg)
+        assert cfg["readout"] == "cls"  # the MEGC2024 code's readout; attention pooling is a named variant
     variants = bundle.extra["ablations"]["variants"]
-    assert set(variants) == {"full", "onset-apex", "no-region-attention", "no-drift-correction"}
+    assert set(variants) == {"full", "attention-readout", "onset-apex", "no-region-attention", "no-drift-correction"}
+    assert variants["attention-readout"] == {"readout": "attention"}
     with pytest.raises(TypeError, match="did you mean"):
         system.FullSeqTransformer(region_atention=False)
 
@@ -158,8 +160,9 @@ def test_profiles_build_and_typos_are_caught():
 def test_ablation_switches_change_what_they_claim():
     train, test = _data(12)
     runs = {}
-    for name, over in {"full": {}, "onset-apex": {"mode": "onset_apex"}, "no-region-attention":
-                       {"region_attention": False}, "no-drift-correction": {"drift": "none"}}.items():
+    for name, over in {"full": {}, "attention-readout": {"readout": "attention"}, "onset-apex": {"mode": "onset_apex"},
+                       "no-region-attention": {"region_attention": False},
+                       "no-drift-correction": {"drift": "none"}}.items():
         pre = FakePreprocess()
         s = system.FullSeqTransformer(**{**TINY, "epochs": 1, **over})
         ctx = _context(pre)
@@ -170,6 +173,7 @@ def test_ablation_switches_change_what_they_claim():
     assert runs["onset-apex"][2].records["seq_len_max"] == 2 == runs["onset-apex"][2].records["seq_len_min"]
     assert runs["full"][2].records["seq_len_max"] > 2
     assert full.model.regions.score is not None and runs["no-region-attention"][0].model.regions.score is None
+    assert full.model.pool is None and runs["attention-readout"][0].model.pool is not None
     assert {f.drift for f in runs["full"][1].faces} == {"similarity"}
     assert {f.drift for f in runs["no-drift-correction"][1].faces} == {"none"}
     for name, (_, _, ctx) in runs.items():

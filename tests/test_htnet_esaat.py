@@ -112,9 +112,7 @@ def _tokens_seen(model, image_size: int) -> list[int]:
     return seen
 
 
-@pytest.mark.parametrize("profile", ["quick", "paper"])
-@pytest.mark.parametrize("attention", ["softmax", "agent"])
-def test_every_attention_layer_sees_more_than_one_token(profile, attention):
+def _profile_model(profile: str, attention: str):
     import yaml
 
     cfg = yaml.safe_load((BUNDLE / "bundle.yaml").read_text())["profiles"][profile]
@@ -122,20 +120,30 @@ def test_every_attention_layer_sees_more_than_one_token(profile, attention):
     model = h.HTNet(image_size=cfg["image_size"], patch_size=cfg["patch_size"], num_classes=3, dim=6, heads=1,
                     num_hierarchies=cfg["num_hierarchies"], block_repeats=tuple(cfg["depths"]), mlp_mult=1,
                     attention=attention, agent_num=cfg["agent_num"])
+    return model, cfg
+
+
+@pytest.mark.parametrize("profile", ["quick", "wide"])
+@pytest.mark.parametrize("attention", ["softmax", "agent"])
+def test_every_attention_layer_of_the_wide_geometries_sees_more_than_one_token(profile, attention):
+    model, cfg = _profile_model(profile, attention)
     seen = _tokens_seen(model, cfg["image_size"])
     assert len(seen) == sum(cfg["depths"])                   # every attention layer ran
     assert min(seen) >= 4 and set(seen) == {model.tokens_per_attention}
 
 
-def test_the_published_htnet_sizes_give_one_token_per_attention_call():
-    """Why the bundle changes sizes: 28 px, patch 7, 3 levels -> a single token per call (methods.md §1.2)."""
-    h = bundle_module("htnet")
-    model = h.HTNet(image_size=28, patch_size=7, num_classes=3, dim=6, heads=1, block_repeats=(1, 1, 1))
-    assert set(_tokens_seen(model, 28)) == {1}
+@pytest.mark.parametrize("attention", ["softmax", "agent"])
+def test_the_published_htnet_sizes_give_one_token_per_attention_call(attention):
+    """The `paper` profile keeps HTNet's 28 px, patch 7, 3 levels: a single token per call (methods.md §1.2),
+    which is why `wide` exists."""
+    model, cfg = _profile_model("paper", attention)
+    assert (cfg["image_size"], cfg["patch_size"]) == (28, 7)
+    seen = _tokens_seen(model, 28)
+    assert len(seen) == sum(cfg["depths"]) and set(seen) == {1} == {model.tokens_per_attention}
 
 
 def test_blocks_line_up_with_the_four_facial_regions():
-    """At the middle level of the quick/paper geometry each block is exactly one quadrant of the mosaic."""
+    """At the middle level of the quick/wide geometry each block is exactly one quadrant of the mosaic."""
     h = bundle_module("htnet")
     x = torch.arange(2 * 1 * 8 * 8, dtype=torch.float32).reshape(2, 1, 8, 8)
     blocks = h.to_blocks(x, 2)
@@ -238,26 +246,98 @@ def test_forward_noising_matches_eq8_closed_form():
         torch.testing.assert_close(got[i], math.sqrt(a) * x0[i] + math.sqrt(1 - a) * eps[i], rtol=1e-5, atol=1e-5)
 
 
-def test_ddpm_update_with_an_oracle_noise_predictor_recovers_the_data_point():
-    """With f_θ = the true noise of a one-point data set, the DDPM form of eq. 10 lands exactly on x0."""
+def test_every_update_form_is_checked_against_an_oracle_predictor():
+    """With f_θ = the true noise (or the true clean sample) of a one-point data set, the clipped-x̂_0 posterior step
+    and Ho et al.'s eq. 11 land exactly on x0; eq. 10 as printed does not (README: deviation)."""
     d = bundle_module("diffusion")
     s = d.cosine_schedule(30)
     x0 = torch.randn(2, 3, 4, 4)
 
     class Oracle(torch.nn.Module):
+        def __init__(self, target: str):
+            super().__init__()
+            self.target = target
+
         def forward(self, x, t, y):
+            if self.target == "x0":
+                return x0[y]
             ab = s.alpha_bar[t - 1].float().reshape(-1, 1, 1, 1)
             return (x - ab.sqrt() * x0[y]) / (1 - ab).sqrt()
 
-    out = d.sample(Oracle(), np.array([0, 1, 1]), (3, 4, 4), s, seed=0, update="ddpm")
-    np.testing.assert_allclose(out, x0[[0, 1, 1]].numpy(), atol=1e-3)
-    literal = d.sample(Oracle(), np.array([0]), (3, 4, 4), s, seed=0, update="paper")
-    assert np.abs(literal - x0[[0]].numpy()).max() > 0.1      # eq. 10 as printed does not (README: deviation)
+    labels, want = np.array([0, 1, 1]), x0[[0, 1, 1]].numpy()
+    wide = (np.full((1, 3, 1, 1), -10.0), np.full((1, 3, 1, 1), 10.0))
+    for update, target in [("clipped_x0", "eps"), ("clipped_x0", "x0"), ("eps", "eps")]:
+        out = d.sample(Oracle(target), labels, (3, 4, 4), s, seed=0, update=update, clip=wide, target=target)
+        np.testing.assert_allclose(out, want, atol=1e-3, err_msg=f"{update}/{target}")
+    literal = d.sample(Oracle("eps"), np.array([0]), (3, 4, 4), s, seed=0, update="paper")
+    assert np.abs(literal - x0[[0]].numpy()).max() > 0.1
+    # the clip bounds x̂_0: with a range that excludes x0, the sample stays inside the range
+    tight = (np.full((1, 3, 1, 1), -0.1), np.full((1, 3, 1, 1), 0.1))
+    out = d.sample(Oracle("eps"), labels, (3, 4, 4), s, seed=0, clip=tight)
+    assert np.abs(out).max() <= 0.1 + 1e-6
+
+
+def _class_structured(n_per_class=(16, 8, 8), size: int = 8, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Toy flow mosaics: every class moves one quadrant of its own, plus small noise; standardised per channel
+    as the bundle standardises its inputs."""
+    rng = np.random.default_rng(seed)
+    y = np.repeat(np.arange(len(n_per_class)), n_per_class)
+    x = rng.normal(0, 0.1, (len(y), 3, size, size)).astype(np.float32)
+    q = size // 2
+    for i, c in enumerate(y):
+        r, col = divmod(int(c), 2)
+        x[i, :, r * q:(r + 1) * q, col * q:(col + 1) * q] += 1.0 + 0.2 * rng.normal()
+    x = (x - x.mean(axis=(0, 2, 3), keepdims=True)) / x.std(axis=(0, 2, 3), keepdims=True)
+    return x.astype(np.float32), y
+
+
+@pytest.mark.parametrize("target, steps, closeness", [("x0", 100, 0.3), ("eps", 200, 0.7)])
+def test_generated_samples_are_unsaturated_and_of_their_class(target, steps, closeness):
+    """The sampler as the bundle runs it (default update) on small class-structured data: the samples stay inside
+    the data's range and a linear probe fitted on the real samples recognises their class. The unclipped ε form
+    of eq. 11 on the same denoiser pins ~99 % of the values to the clip limits (the bug this guards)."""
+    d = bundle_module("diffusion")
+    torch.set_num_threads(1)
+    x, y = _class_structured()
+    cfg = d.DiffusionConfig(T=40, train_steps=steps, batch_size=32, lr=2e-3, width=16, patch=1, target=target,
+                            max_ratio=2.0)
+    gx, gy, counts = d.augment(x, y, 3, cfg, seed=0)
+    assert counts.tolist() == [0, 8, 8]
+    q = d.sample_quality(x, y, gx, gy, 3)
+    assert q["saturated"] < 0.02, q
+    assert q["probe_acc"] >= 0.85 and q["probe_acc"] > q["probe_chance"], q
+    assert q["own_class_dist"] < closeness * q["other_class_dist"], q
+
+
+def test_sample_quality_tells_data_from_noise():
+    d = bundle_module("diffusion")
+    x, y = _class_structured()
+    real = d.sample_quality(x, y, x[y > 0], y[y > 0], 3)
+    assert real["saturated"] < 0.05 and real["probe_acc"] == 1.0 and real["own_class_dist"] < real["other_class_dist"]
+    assert real["own_class_dist"] == pytest.approx(
+        np.mean([np.linalg.norm(v - x[y == c].mean(0)) for v, c in zip(x[y > 0], y[y > 0])]), rel=1e-4)
+    lo, hi = d.channel_range(x)
+    noise = np.where(np.random.default_rng(1).random(x[y > 0].shape) < 0.5, lo, hi).astype(np.float32)
+    q = d.sample_quality(x, y, noise, y[y > 0], 3)
+    assert q["saturated"] == 1.0 and q["own_class_dist"] > 2 * real["own_class_dist"]
+    assert d.sample_quality(x, y, x[:0], y[:0], 3) == {}
+    one_class = d.sample_quality(x[y == 1], y[y == 1], x[y == 1], y[y == 1], 3)
+    assert "probe_acc" not in one_class and "other_class_dist" not in one_class
+
+
+def test_denoiser_refuses_a_first_layer_narrower_than_its_cells():
+    d = bundle_module("diffusion")
+    with pytest.raises(ValueError, match="narrower"):
+        d.Denoiser(3, channels=3, width=16, patch=4)
+    with pytest.raises(ValueError, match="target"):
+        d.DiffusionConfig(target="v")
+    with pytest.raises(ValueError, match="clipped_x0"):
+        d.DiffusionConfig(target="x0", update="eps")
 
 
 def test_denoiser_loss_eq9_and_sampler_shapes():
     d = bundle_module("diffusion")
-    cfg = d.DiffusionConfig(T=10, train_steps=3, batch_size=4, width=8, patch=2)
+    cfg = d.DiffusionConfig(T=10, train_steps=3, batch_size=4, width=16, patch=2)
     x = np.random.default_rng(0).normal(size=(6, 3, 8, 8)).astype(np.float32)
     y = np.array([0, 0, 0, 1, 1, 2])
     model, sched = d.train_denoiser(x, y, 3, cfg, seed=0)
@@ -275,7 +355,7 @@ def test_generation_counts_fill_minorities_up_to_the_majority_within_the_cap():
 
 def test_augment_is_deterministic_and_reports_counts():
     d = bundle_module("diffusion")
-    cfg = d.DiffusionConfig(T=8, train_steps=2, batch_size=4, width=8, patch=2)
+    cfg = d.DiffusionConfig(T=8, train_steps=2, batch_size=4, width=16, patch=2)
     x = np.random.default_rng(0).normal(size=(9, 3, 8, 8)).astype(np.float32)
     y = np.array([0, 0, 0, 0, 0, 1, 1, 2, 2])
     gx, gy, counts = d.augment(x, y, 3, cfg, seed=3)
@@ -283,3 +363,73 @@ def test_augment_is_deterministic_and_reports_counts():
     assert (gx >= x.min(axis=(0, 2, 3), keepdims=True)).all() and (gx <= x.max(axis=(0, 2, 3), keepdims=True)).all()
     gx2, _, _ = d.augment(x, y, 3, cfg, seed=3)
     np.testing.assert_array_equal(gx, gx2)
+
+
+# --- HTNet's published input (inputs.py) ----------------------------------------------------------------------
+
+def _landmarks_at(centres: dict[str, tuple[float, float]]) -> np.ndarray:
+    from harness.preprocess.regions import N_LANDMARKS, region_indices
+
+    lm = np.full((N_LANDMARKS, 2), 14.0)
+    for name, xy in centres.items():
+        lm[list(region_indices(name))] = xy
+    return lm
+
+
+def test_published_mosaic_cuts_as_main_htnet_does_x_as_row_clipped_and_truncated():
+    inputs = bundle_module("inputs")
+    grid = np.arange(28)[:, None] * 100 + np.arange(28)[None, :]          # value = 100 * row + column
+    array = np.dstack([grid, -grid, grid]).astype(np.float64)
+    lm = _landmarks_at({"eye_right": (9.53, 11.06), "eye_left": (21.4, 10.92),   # HTNet's fallback points
+                        "mouth_right": (3.2, 22.12), "mouth_left": (20.58, 25.9)})
+    m = inputs.htnet_published_mosaic(array, lm)
+    assert m.shape == (28, 28, 3)
+    # patch k = array[x - 7 : x + 7, y - 7 : y + 7] with (x, y) clipped to [7, 21] and truncated
+    expect = {(0, 0): (9, 11), (0, 1): (21, 10), (1, 0): (7, 21), (1, 1): (20, 21)}
+    for (i, j), (cx, cy) in expect.items():
+        np.testing.assert_array_equal(m[14 * i:14 * i + 14, 14 * j:14 * j + 14], array[cx - 7:cx + 7, cy - 7:cy + 7])
+    # the quirk: the image-right eye's patch is centred on row 21, column 10 (around the mouth on a frontal face)
+    assert m[7, 14 + 7, 0] == 21 * 100 + 10
+
+
+def test_minmax_255_scales_each_channel_to_8_bit_levels():
+    inputs = bundle_module("inputs")
+    x = np.dstack([np.linspace(-2, 3, 16).reshape(4, 4), np.full((4, 4), 0.7), np.linspace(0, 1, 16).reshape(4, 4)])
+    out = inputs.minmax_255(x)
+    assert out[..., 0].min() == 0 and out[..., 0].max() == 255 and (out == np.rint(out)).all()
+    assert not out[..., 1].any()                                               # a flat channel: no motion, 0
+    np.testing.assert_allclose(out[..., 2], np.rint(np.linspace(0, 255, 16).reshape(4, 4)))
+
+
+def test_published_recipe_is_farneback_magnitude_on_casme3_and_tvl1_strain_elsewhere(tmp_path):
+    from types import SimpleNamespace
+
+    from harness.preprocess.preprocessor import Batch
+
+    inputs = bundle_module("inputs")
+    calls = []
+    rng = np.random.default_rng(0)
+    field = rng.normal(size=(28, 28, 2)).astype(np.float32)
+    strain = np.abs(rng.normal(size=(28, 28))).astype(np.float32)
+
+    class Pre:
+        def onset_apex_flow(self, sample, flow=None, face=None):
+            calls.append((sample.dataset, flow.backend, flow.size, face.size))
+            return SimpleNamespace(flow=field, strain=strain, u=field[..., 0], v=field[..., 1],
+                                   landmarks=_landmarks_at({}))
+
+        def map(self, samples, fn, on_no_face=None, context=None):
+            return Batch([fn(s) for s in samples], tuple(range(len(samples))), tuple(s.sample_id for s in samples))
+
+    ctx = SimpleNamespace(preprocess=Pre())
+    samples = [SimpleNamespace(dataset=d, sample_id=d) for d in ("casme3", "casme2", "dfme")]
+    x, ok = inputs.flow_mosaics(samples, ctx, 28, recipe="htnet")
+    assert calls == [("casme3", "farneback", 28, 28), ("casme2", "tvl1", 28, 128), ("dfme", "tvl1", 28, 128)]
+    assert ok.all() and x.shape == (3, 3, 28, 28) and x.min() >= 0 and x.max() <= 255
+    magnitude = inputs.minmax_255(np.dstack([field, np.hypot(field[..., 0], field[..., 1])]))
+    with_strain = inputs.minmax_255(np.dstack([field, strain]))
+    lm = _landmarks_at({})
+    np.testing.assert_array_equal(x[0], inputs.htnet_published_mosaic(magnitude, lm).transpose(2, 0, 1))
+    np.testing.assert_array_equal(x[1], inputs.htnet_published_mosaic(with_strain, lm).transpose(2, 0, 1))
+    with pytest.raises(ValueError, match="28"):
+        inputs.flow_mosaics(samples, ctx, 32, recipe="htnet")

@@ -84,6 +84,13 @@ def test_fit_records_params_flops_removal_and_generated_counts(setup, monkeypatc
 
     r = ctx.records
     assert r["generated"] == {"negative": 0, "positive": 6, "surprise": 4} and r["generated_total"] == 10
+    # what the generated samples look like is in the provenance, measured against the real training inputs
+    q = r["details"]["generated_quality"]
+    assert set(q) == {"saturated", "own_class_dist", "other_class_dist", "real_own_class_dist", "probe_acc",
+                      "probe_chance"}
+    assert r["gen_saturated"] == q["saturated"] and r["gen_probe_acc"] == q["probe_acc"]
+    assert r["gen_own_other_dist"] == pytest.approx(q["own_class_dist"] / q["other_class_dist"], rel=1e-3)
+    assert 0 <= q["saturated"] <= 1 and q["probe_chance"] == 0.6  # 6 of the 10 generated are "positive"
     assert r["details"]["attention_layers"] == 3 and r["layers_removed"] == 1
     assert len(r["details"]["removed_blocks"]) == 1 and len(r["details"]["te_scores"]) == 1
     assert r["n_params"] < r["n_params_before"] and r["flops"] < r["flops_before"]
@@ -99,7 +106,8 @@ def test_fit_records_params_flops_removal_and_generated_counts(setup, monkeypatc
 
 @pytest.mark.parametrize("switch,expect", [
     ({"esaat": False}, lambda r: r["layers_removed"] == 0 and r["n_params"] == r["n_params_before"]),
-    ({"diffusion": False}, lambda r: r["generated_total"] == 0 and r["layers_removed"] == 1),
+    ({"diffusion": False}, lambda r: r["generated_total"] == 0 and r["layers_removed"] == 1
+     and "gen_saturated" not in r and "generated_quality" not in r["details"]),
 ])
 def test_ablation_switches(setup, switch, expect):
     mod, train, test, ctx, quick, _ = setup
@@ -113,24 +121,39 @@ def test_unknown_config_key_is_refused_with_a_suggestion():
         mod.HtnetEsaat(lapee=True)
 
 
-def test_paper_geometry_runs_end_to_end_at_toy_width(monkeypatch, tmp_path):
-    """The paper profile's sizes (112 px, patch 7, three levels, 14 attention layers, per-pixel denoiser) with
-    toy widths and steps: shapes, selection (6 of 14 removed) and prediction all work."""
+@pytest.mark.parametrize("profile, size, tokens", [("paper", 28, 1), ("wide", 112, 16)])
+def test_published_and_wide_geometries_run_end_to_end_at_toy_width(monkeypatch, tmp_path, profile, size, tokens):
+    """`paper` (HTNet's 28 px, patch 7: one token per attention call) and `wide` (112 px, 16 tokens), three levels
+    and 14 attention layers, per-pixel denoiser, with toy widths and steps: shapes, selection (6 of 14 removed)
+    and prediction all work."""
     mod = bundle_module("bundle")
     rng = np.random.default_rng(1)
     train = TrainSet(_samples((6, 3, 3), True), CLASSES)
     test = api.TestSet(_samples((1, 1, 1), False, start=100), CLASSES)
-    mosaics = {s.sample_id: _mosaic(i % 3, rng, size=112) for i, s in enumerate([*train, *test])}
+    mosaics = {s.sample_id: _mosaic(i % 3, rng, size=size) for i, s in enumerate([*train, *test])}
     monkeypatch.setattr(mod.HtnetEsaat, "_inputs", lambda self, samples, context: (
         np.stack([mosaics[s.sample_id] for s in samples]), np.ones(len(samples), dtype=bool)))
-    paper = yaml.safe_load((BUNDLE / "bundle.yaml").read_text())["profiles"]["paper"]
-    paper.update(dim=4, heads=1, epochs=2, finetune_epochs=1, batch_size=8, diffusion_T=3,
-                 diffusion_train_steps=2, diffusion_width=8, diffusion_batch_size=4)
+    cfg = yaml.safe_load((BUNDLE / "bundle.yaml").read_text())["profiles"][profile]
+    cfg.update(dim=4, heads=1, epochs=2, finetune_epochs=1, batch_size=8, diffusion_T=3,
+               diffusion_train_steps=2, diffusion_width=8, diffusion_batch_size=4)
     ctx = Context(classes=CLASSES, protocol="casme3-3class", phase=None, fold="sub0", seed=0, device="cpu",
-                  profile="paper", config={}, cache_dir=tmp_path / "cache", work_dir=tmp_path / "work")
-    model = mod.HtnetEsaat(**paper)
+                  profile=profile, config={}, cache_dir=tmp_path / "cache", work_dir=tmp_path / "work")
+    model = mod.HtnetEsaat(**cfg)
     model.fit(train, ctx)
     r = ctx.records
-    assert r["details"]["attention_layers"] == 14 and r["layers_removed"] == 6 and r["tokens_per_attention"] == 16
+    assert r["details"]["attention_layers"] == 14 and r["layers_removed"] == 6 and r["tokens_per_attention"] == tokens
     assert r["generated_total"] == 6 and r["n_params"] < r["n_params_before"]
     assert model.predict(test, ctx).proba.shape == (3, 3)
+
+
+def test_paper_profile_is_htnets_training_without_test_fold_selection():
+    """The published training (main_HTNet.py) at fixed epochs: nothing in the profile can pick an epoch."""
+    profiles = yaml.safe_load((BUNDLE / "bundle.yaml").read_text())["profiles"]
+    paper = bundle_module("bundle").Config.from_dict(profiles["paper"])
+    assert (paper.image_size, paper.patch_size, paper.dim, paper.heads, paper.depths) == (28, 7, 256, 3, (2, 2, 10))
+    assert (paper.optimizer, paper.lr, paper.batch_size, paper.epochs) == ("adam", 5e-5, 256, 800)
+    assert paper.inputs == "htnet" and not paper.standardise and paper.class_weighting == "none"
+    with pytest.raises(TypeError, match="early_stopping"):  # no epoch selection path exists: fixed epochs only
+        bundle_module("bundle").Config.from_dict({**profiles["paper"], "early_stopping": True})
+    with pytest.raises(ValueError, match="image_size must be 28"):
+        bundle_module("bundle").Config.from_dict({**profiles["paper"], "image_size": 32})

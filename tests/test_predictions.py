@@ -15,7 +15,7 @@ from harness.cli.main import main
 from harness.errors import ValidationFailed
 from harness.paths import leaderboard_dir
 from harness.scoring import predictions as P
-from harness.scoring.predictions import parse_predictions, read_predictions, write_predictions
+from harness.scoring.predictions import format_predictions, parse_predictions, read_predictions
 from harness.store.db import open_store
 from tests import formats as F
 
@@ -210,13 +210,14 @@ def test_class_names_with_spaces_and_p_columns_with_underscores():
         assert preds.pred.tolist() == [0, 1] and preds.proba.tolist() == [[0.7, 0.3], [0.2, 0.8]]
 
 
-def test_write_then_read_round_trip(tmp_path):
+def test_format_then_read_round_trip(tmp_path):
     proba = np.eye(7)[_expected_pred()]
-    path = tmp_path / "out" / "out.csv"
-    write_predictions(path, IDS, list(TRUTH), proba, CLASSES)
+    path = tmp_path / "out.csv"
+    path.write_text(format_predictions(IDS, list(TRUTH), proba, CLASSES), encoding="utf-8")
     preds = read_predictions(path, IDS, CLASSES)
     assert preds.pred.tolist() == _expected_pred().tolist() and (preds.proba == proba).all()
-    assert [p.name for p in path.parent.iterdir()] == ["out.csv"]  # no temp file left
+    empty = format_predictions(IDS, [""] * len(IDS))  # the template: header and ids, nothing to leak
+    assert empty.splitlines() == ["sample_id,prediction", *[f"{i}," for i in IDS]]
 
 
 # ----- the fast path agrees with the exact reader -----------------------------------------------------------------

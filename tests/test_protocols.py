@@ -17,6 +17,7 @@ from harness.protocols.model import parse_protocol
 from harness.protocols.task import build_task
 from harness.registry import Registry, UnknownName
 from tests import formats as F
+from tests import official_releases as O
 
 SHIPPED = ["casme3-3class", "casme3-7class", "ccac2024-dfme", "megc2019-composite"]
 
@@ -41,7 +42,7 @@ def test_ccac_split(official_tasks):
     s = task.split_summary()
     assert {k: (v["samples"], v["subjects"]) for k, v in s.items()} == {
         "train": (1856, 176), "test_A": (474, 42), "test_B": (299, 41)}
-    assert s["test_B"]["classes"] == dict(zip(F.DFME_CLASSES, F.DFME_OFFICIAL["test_B"][2]))
+    assert s["test_B"]["classes"] == dict(zip(F.DFME_CLASSES, O.DFME["test_B"][2]))
     assert task.exclusion_summary() == []
     t = task.table
     subjects = {split: set(t.loc[t["split"] == split, "group"]) for split in ("train", "test_A", "test_B")}
@@ -99,7 +100,8 @@ def test_megc2019_composite(official_tasks):
         ("samm: emotion 'other' is not mapped to a class", 26),
     ]
     ex = task.excluded
-    assert set(ex.loc[ex["reason"].str.contains("ground-truth"), "sample_id"]) == {"sub04/EP12_01f", "sub05/EP12_03f"}
+    assert set(ex.loc[ex["reason"].str.contains("ground-truth"), "sample_id"]) == {"sub04/EP12_01f", "sub05/EP09_05f"}
+    assert task.unmatched_exclusions == []
     t = task.table
     assert t["uid"].str.startswith(("casme2/", "samm/", "smic/")).all()  # ids qualified by dataset
     assert len(task.folds()) == 68
@@ -144,9 +146,19 @@ def test_phases_must_be_subject_disjoint(tmp_path):
     assert "phase test_B shares 1 subject(s) with train (e.g. dfme/sub0001)" in str(err.value)
 
 
-def test_data_problems_stop_build_task(tmp_path):
-    F.write_dataset(tmp_path, "casme3", [AnnotationRecord("spNO.1", "a", 5, 9, 7, "happy")])
-    with pytest.raises(ValidationFailed, match="apex 9 is outside"):
+def test_data_errors_stop_build_task_but_one_contradicting_row_does_not(tmp_path):
+    from harness.datasets.policy import LoadOptions
+
+    recs = [AnnotationRecord("spNO.1", "a", 5, 9, 7, "happy"), AnnotationRecord("spNO.1", "b", 9, 10, 4, "sad"),
+            AnnotationRecord("spNO.2", "a", 5, 6, 7, "sad")]
+    F.write_dataset(tmp_path, "casme3", recs)
+    task = build_task(get_protocol("casme3-7class"), tmp_path)  # apex outside: dropped; onset > offset: excluded
+    assert len(task.table) == 2 and str(task.table.iloc[0]["apex"]) == "<NA>"
+    assert task.exclusion_summary() == [("casme3: key frames contradict (onset after offset)", 1)]
+    with pytest.raises(ValidationFailed, match="onset after offset"):  # --strict: every warning an error
+        build_task(get_protocol("casme3-7class"), tmp_path, options=LoadOptions(strict=True))
+    F.write_dataset(tmp_path, "casme3", [*recs, AnnotationRecord("spNO.3", "a", 5, 6, 7, "joy")])
+    with pytest.raises(ValidationFailed, match="unknown emotion 'joy'"):
         build_task(get_protocol("casme3-7class"), tmp_path)
 
 
@@ -242,6 +254,10 @@ def test_valid_base_parses():
     (lambda d: d.update(leaderboard={"keep": "first"}), "leaderboard.keep must be 'latest' or 'best'"),
     (lambda d: d.update(version=[1]), "field 'version' must be"),
     (lambda d: d.update(official_counts={"all": 442}), "official_counts.all"),
+    (lambda d: d.update(official_counts={"all": {"classes": {"neg": 3, "joy": 1}}}),
+     "official_counts.all.classes names 'joy', not a class of the protocol"),
+    (lambda d: d.update(official_counts={"all": {"classes": {"neg": -1}}}), "must map class names to integers"),
+    (lambda d: d.update(official_counts={"all": {"samples": "many"}}), "official_counts.all.samples must be"),
     (lambda d: d.update(exclude_samples=[{"dataset": "smic", "sample_id": "x", "reason": "r"}]),
      "exclude_samples[0]: dataset 'smic' is not one of the protocol's datasets"),
 ])
@@ -301,7 +317,8 @@ def test_cli_protocols_show_with_data(official_root, capsys):
     data = json.loads(capsys.readouterr().out)
     assert data["splits"]["test_A"]["samples"] == 474 and data["excluded"] == []
     assert data["official_count_differences"] == []
-    assert data["official_counts"]["train"] == {"samples": 1856, "subjects": 176}
+    assert data["official_counts"]["train"] == {"samples": 1856, "subjects": 176, "classes": dict(
+        zip(F.DFME_CLASSES, O.DFME["train"][2]))}
 
 
 def test_cli_protocols_show_reports_count_differences(small_root, capsys):

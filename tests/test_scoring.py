@@ -11,7 +11,8 @@ from sklearn.metrics import accuracy_score, f1_score, recall_score
 
 from harness.scoring.bootstrap import bootstrap_ci, per_group_confusion, point_scores
 from harness.scoring.metrics import confusion, per_class, summary, uf1_uar_acc
-from harness.scoring.report import build_report, render_report
+from harness.scoring.render import render_report
+from harness.scoring.report import build_report
 
 SETTINGS = settings(max_examples=100, deadline=None, derandomize=True)
 

@@ -83,7 +83,7 @@ def test_casme3_clips_hold_several_mes_and_both_cases_of_others(corpus):
     assert per_clip.max() > 1
     assert {"others", "Others"} <= set(t["emotion_raw"])
     assert t["subject"].str.fullmatch(r"spNO\.\d+").all()
-    assert t["clip"].str.fullmatch(r"[a-m]").all()
+    assert t["clip"].str.fullmatch(r"[a-mJ]").all()  # clip j is written J, as in the release
     assert (t["fps"] == 30).all()
 
 
@@ -121,7 +121,7 @@ def test_protocols_build_tasks_with_the_right_counts(corpus, protocol, phase):
     expected = 0
     for key in proto.datasets:
         t = load_dataset(corpus, key).table
-        expected += sum(e in proto.label_map[key] for e in t["emotion"])
+        expected += sum(e in proto.label_map[key] and not isinstance(d, str) for e, d in zip(t["emotion"], t["defect"]))
     assert len(task.table) == expected
     folds = task.folds(phase)
     if proto.split_kind == "loso":
@@ -140,7 +140,7 @@ def test_every_sample_has_ground_truth(corpus):
     for key in SPECS:
         table = load_dataset(corpus, key).table
         assert sorted(sample_ids(corpus, key)) == sorted(table["sample_id"])
-        for row in table.head(3).itertuples():
+        for row in table[table["defect"].isna()].head(3).itertuples():
             t = load_truth(corpus, key, row.sample_id)
             assert t.frame_indices[0] <= row.onset <= row.offset <= t.frame_indices[-1]
             assert t.label == row.emotion_raw
@@ -179,3 +179,36 @@ def test_existing_dataset_is_kept_unless_forced(tmp_path, capsys):
     assert "--force" in capsys.readouterr().err
     assert main(args + ["--force"]) == 0
     assert not list(tmp_path.glob(".synth-*"))  # no temporary folder left behind
+
+
+def test_planted_defects_go_through_the_errata_and_the_defect_policy(corpus, manifest, capsys):
+    """Every listed defect the generator planted is corrected back to its plan by the corpus's own errata; the
+    unlisted ones are worked around as the policy says (CAS(ME)^3 offset 0: excluded and counted; SAMM apex
+    outside: treated as missing); with --no-errata the listed ones are defects again."""
+    from harness.cli.main import main
+    from harness.datasets import load_dataset
+    from harness.synth.truth import load_truth
+
+    for key, listed, unlisted in (("casme3", 6, "offset-zero-unlisted"), ("samm", 2, "apex-outside-unlisted")):
+        planted = manifest["datasets"][key]["defects"]
+        assert sum(d["listed"] for d in planted) == listed and [d["kind"] for d in planted if not d["listed"]] == [
+            unlisted]
+        result = load_dataset(corpus, key)
+        table = result.table.set_index("sample_id")
+        assert any(e.startswith(f"synthetic-{key}@") for e in result.errata)
+        corrected = [p for p in result.problems if p.severity == "corrected"]
+        assert len(corrected) == sum(sum(a != b for a, b in zip(d["written"], d["planned"]))
+                                     for d in planted if d["listed"])
+        for d in planted:
+            row = table.loc[d["sample_id"]]
+            truth = load_truth(corpus, key, d["sample_id"])
+            if d["listed"]:
+                assert (row["onset"], row["apex"], row["offset"]) == tuple(truth.annotated) == tuple(d["planned"])
+            elif key == "casme3":
+                assert row["defect"] == "casme3: key frames contradict (offset is 0)"
+            else:
+                assert str(row["apex"]) == "<NA>" and not isinstance(row["defect"], str)
+    capsys.readouterr()
+    assert main(["data", "check", "--data-root", str(corpus), "--dataset", "casme3", "--no-errata", "--json"]) == 1
+    off = json.loads(capsys.readouterr().out)["datasets"][0]
+    assert off["errata"] == [] and off["corrected"] == 0 and off["excluded"] >= 3  # two offsets 0, onset > offset

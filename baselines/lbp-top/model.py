@@ -1,8 +1,9 @@
 """LBP-TOP + linear SVM (Zhao & Pietikainen, TPAMI 2007; the MER baseline since SMIC and CASME II).
 
-The aligned face clip (onset -> offset, shared preprocessing) is resampled to a fixed number of frames, described
-by uniform LBP-TOP histograms per block (`lbptop.py`), and classified by the shared linear SVM stage
-(`harness.classic`). Every parameter and its source: README.md.
+The aligned face clip (onset -> offset, shared preprocessing) is resampled to a fixed number of frames (by the
+temporal interpolation model by default, `harness.preprocess.temporal.tim`), described by uniform LBP-TOP
+histograms per block (`lbptop.py`), and classified by the shared linear SVM stage (`harness.classic`). Every
+parameter and its source: README.md.
 """
 from __future__ import annotations
 
@@ -19,10 +20,18 @@ from .lbptop import LbpTopParams, lbp_top
 
 @dataclass(frozen=True)
 class ClipConfig:
-    """frames: length every clip is resampled to (linear interpolation). face_size: side of the aligned face."""
+    """frames: length every clip is resampled to; temporal: how ("tim", the temporal interpolation model of the
+    SMIC/CASME II/MEGC2019 baselines, or "linear"); face_size: side of the aligned face."""
 
-    frames: int = 30
+    frames: int = 10
+    temporal: str = "tim"
     face_size: int = 128
+
+    def __post_init__(self) -> None:
+        from harness.preprocess.temporal import METHODS
+
+        if self.temporal not in METHODS:
+            raise ValueError(f"temporal must be one of {tuple(METHODS)}, got {self.temporal!r}")
 
 
 class LbpTopSvm(FeatureSvm):
@@ -45,8 +54,10 @@ class LbpTopSvm(FeatureSvm):
         from harness.preprocess.config import canonical
 
         return {"frame_indices": list(sample.frame_indices), "onset": sample.onset, "face": canonical(self._face()),
-                "frames": self.clip.frames, "lbptop": asdict(self.params)}
+                "frames": self.clip.frames, "temporal": self.clip.temporal, "lbptop": asdict(self.params)}
 
     def extract(self, sample, context) -> np.ndarray:
-        clip = context.preprocess.aligned_clip(sample, self._face(), gray=True, n=self.clip.frames)
-        return lbp_top(clip, self.params)
+        from harness.preprocess.temporal import temporal_normalise
+
+        clip = context.preprocess.aligned_clip(sample, self._face(), gray=True)
+        return lbp_top(temporal_normalise(clip, self.clip.frames, method=self.clip.temporal), self.params)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from harness.cli.options import data_root_option, echo_json, json_option
+from harness.cli.options import data_options, data_root_option, echo_json, json_option
 
 
 def _summary_row(proto) -> dict:
@@ -41,9 +41,11 @@ def protocols(ctx: click.Context, as_json: bool) -> None:
 @click.argument("name")
 @data_root_option
 @click.option("--no-data", is_flag=True, help="Print the definition only, without loading a data root.")
+@data_options
 @json_option
-def show(name: str, data_root: str | None, no_data: bool, as_json: bool) -> None:
-    """Print a protocol's definition and, given data, its split sizes and exclusions."""
+def show(name: str, data_root: str | None, no_data: bool, data_options, as_json: bool) -> None:
+    """Print a protocol's definition and, given data, its split sizes and class counts, the errata applied, the
+    warnings of loading, every exclusion with its reason, and every difference from the official counts."""
     from harness.protocols import get_protocol
 
     proto = get_protocol(name)
@@ -65,11 +67,15 @@ def show(name: str, data_root: str | None, no_data: bool, as_json: bool) -> None
     if root is not None:
         from harness.protocols.task import build_task
 
-        task = build_task(proto, root, check_frames=False)
+        task = build_task(proto, root, check_frames=False, options=data_options)
         out["data_root"] = str(root)
         out["splits"] = task.split_summary()
         out["excluded"] = [{"reason": r, "count": n} for r, n in task.exclusion_summary()]
         out["official_count_differences"] = task.official_count_mismatches()
+        out["errata"] = task.errata_versions()
+        out["corrected"] = len(task.corrections())
+        out["warnings"] = [p.render() for p in task.warnings if p.severity == "warning"]
+        out["notes"] = [p.render() for p in task.warnings if p.severity == "note" and p.column == "exclude_samples"]
     if as_json:
         echo_json(out)
         return
@@ -97,5 +103,16 @@ def show(name: str, data_root: str | None, no_data: bool, as_json: bool) -> None
         click.echo(f"\nexcluded: {total_ex}")
         for e in out["excluded"]:
             click.echo(f"  {e['count']:5d}  {e['reason']}")
-        for diff in out["official_count_differences"]:
-            click.echo(f"note: differs from the official release: {diff}")
+        click.echo(f"\nerrata: " + "; ".join(f"{d} {v}" for d, v in out["errata"].items())
+                   + f" ({out['corrected']} correction(s) applied; `harness data check` lists them)")
+        for w in out["warnings"]:
+            click.echo(f"warning: {w}")
+        for note in out["notes"]:
+            click.echo(f"note: {note}")
+        grouped: dict[str, list[str]] = {}
+        for diff in out["official_count_differences"]:  # "casme2: class negative 89 (official release: 88)"
+            split, what = diff.split(": ", 1)
+            grouped.setdefault(split, []).append(what.replace(" (official release: ", " (official ")
+                                                 if grouped.get(split) else what)
+        for split, items in grouped.items():
+            click.echo(f"note: differs from the official release: {split}: {', '.join(items)}")

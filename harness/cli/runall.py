@@ -17,14 +17,17 @@ from harness.cli.options import data_root_option
 
 
 def ensure_default_corpus(quiet: bool = False) -> Path:
-    """The embedded synthetic corpus at its default place, generated (atomically) when missing."""
+    """The embedded synthetic corpus at its default place, generated (atomically) when missing or written by
+    another generator version."""
     from harness.cli.main import main as cli_main
     from harness.errors import HarnessError
     from harness.paths import default_synthetic_root
+    from harness.synth import GENERATOR_VERSION
 
     root = default_synthetic_root()
-    if (root / "_truth" / "corpus.json").exists():
-        return root
+    manifest = root / "_truth" / "corpus.json"
+    if manifest.exists() and json.loads(manifest.read_text()).get("generator") == GENERATOR_VERSION:
+        return root  # a corpus of an older generator is written again (e.g. one without the planted defects)
     partial = root.with_name(root.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     if not quiet:

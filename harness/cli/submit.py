@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from harness.cli.options import data_root_option, echo_json, json_option, phase_option, protocol_option
+from harness.cli.options import data_options, data_root_option, echo_json, json_option, phase_option, protocol_option
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -50,6 +50,7 @@ def parse_overrides(items: tuple[str, ...]) -> dict:
 @click.option("--gpus-per-fold", type=click.FloatRange(min=0, max=64), default=None,
               help="GPUs each Ray task asks for (default 1 on CUDA, 0 on CPU; 0.25 packs four folds on a GPU).")
 @data_root_option
+@data_options
 @click.option("--resume", is_flag=True, help="Finish an interrupted run (re-running the same command also does).")
 @click.option("--rerun", is_flag=True, help="Evaluate again even if an identical run is already scored.")
 @click.option("--host", is_flag=True, help="Organiser's reference run: exempt from phase limits (recorded).")
@@ -67,7 +68,7 @@ def parse_overrides(items: tuple[str, ...]) -> dict:
 @json_option
 def submit(bundle: str, protocol: str, phase: str | None, team: str | None, seeds: str, profile: str | None,
            overrides: tuple[str, ...], device: str, executor: str, workers: int | None, ray_address: str | None,
-           gpus_per_fold: float | None, data_root: str | None, resume: bool, rerun: bool, host: bool,
+           gpus_per_fold: float | None, data_root: str | None, data_options, resume: bool, rerun: bool, host: bool,
            fold_batched: bool, trust_bundle: bool, fold_time_limit: float | None, no_sandbox: bool, quiet: bool,
            as_json: bool) -> None:
     """Train and evaluate BUNDLE (a folder with bundle.yaml, or a shipped bundle's name) under a protocol.
@@ -78,7 +79,7 @@ def submit(bundle: str, protocol: str, phase: str | None, team: str | None, seed
     interrupted run. Every option is checked before anything is recorded.
     """
     from harness.runner.run import submit as run_submit
-    from harness.scoring.report import render_report
+    from harness.scoring.render import render_report
 
     options: dict = {"address": ray_address} if ray_address else {}
     if gpus_per_fold is not None:
@@ -87,7 +88,8 @@ def submit(bundle: str, protocol: str, phase: str | None, team: str | None, seed
                          device=device, data_root=data_root, executor=executor, workers=workers,
                          quiet=quiet or as_json, resume=resume, rerun=rerun, host=host,
                          overrides=parse_overrides(overrides), executor_options=options, fold_batched=fold_batched,
-                         sandbox=not no_sandbox, trust_bundle=trust_bundle, fold_time_limit_s=fold_time_limit)
+                         sandbox=not no_sandbox, data_options=data_options, trust_bundle=trust_bundle,
+                         fold_time_limit_s=fold_time_limit)
     if as_json:
         echo_json({"submission_id": outcome.submission_id, "status": outcome.status, "wall_s": outcome.wall_s,
                    "identity": outcome.identity, "report": outcome.report})

@@ -17,8 +17,10 @@ def get_adapter(key: str):
     return ADAPTERS.get(key)()
 
 
-def load_dataset(data_root: Path, key: str, check_frames: bool = True):
-    """Load DATA_ROOT/<key> with its adapter; returns a LoadResult (table + every problem found)."""
+def load_dataset(data_root: Path, key: str, check_frames: bool = True, options=None):
+    """Load DATA_ROOT/<key> with its adapter; returns a LoadResult (table + every problem found).
+    `options` (harness.datasets.policy.LoadOptions) choose the errata and --strict."""
+    from harness.datasets.policy import DEFAULT
     from harness.errors import BadInput
 
     adapter = get_adapter(key)
@@ -26,4 +28,4 @@ def load_dataset(data_root: Path, key: str, check_frames: bool = True):
     if not root.is_dir():
         raise BadInput(f"dataset folder {root} does not exist: the data root must hold one folder per dataset "
                        f"named by its key ({', '.join(ADAPTERS.names())})")
-    return adapter.load(root, check_frames=check_frames)
+    return adapter.load(root, check_frames=check_frames, options=options or DEFAULT, data_root=Path(data_root))

@@ -4,17 +4,21 @@ Columns (all three files): Subject, Filename, OnsetFrame, ApexFrame, OffsetFrame
 EmotionId is alphabetical (anger 0 ... surprise 6). A participant's test files may come without the
 Emotion/EmotionId columns; the loader accepts that and leaves `emotion` empty (such a phase cannot be scored).
 
-Frame layout: the public sources do not document the folder layout of the DFME frames, so the loader finds each
-clip as a folder named by its Filename anywhere up to three levels under `dfme/` (the synthetic corpus writes
-`dfme/frames/<Subject>/<Filename>/<n>.jpg`). Frame numbers are the annotation's (OnsetFrame may be 0).
+The AU cell is a number where the code is one AU (`4`) and text elsewhere (`4+23`, `L12`); OnsetFrame is 0 in
+about half the rows; Fps is per row (500 / 300 / 200, one rate per subject).
+
+Frame layout: the public sources do not document the folder layout of the DFME frames, and users keep 340k
+frames where they like, often behind a symbolic link (`dfme/frames -> /data/dfme_frames`). The loader finds each
+clip as a folder named by its Filename anywhere up to four levels under `dfme/`, following links (the synthetic
+corpus writes `dfme/frames/<Subject>/<Filename>/<n>.jpg`). Frame numbers are the annotation's.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, Sequence
 
-from harness.datasets.base import AnnotationRecord, DatasetAdapter, as_int, find_file, normalise_label
+from harness.datasets.base import AnnotationRecord, DatasetAdapter, as_int, cell_text, choose_file, normalise_label
+from harness.datasets.tree import dirs_by_name
 from harness.datasets.xlsx import read_sheet, write_xlsx
 from harness.errors import BadInput, Problem
 
@@ -30,18 +34,6 @@ WRITE_NAMES = {"train": "training_full_with_AU.xlsx", "test_A": "testA_full_with
                "test_B": "testB_full_with_AU.xlsx"}
 
 
-def _clip_dirs(root: Path, max_depth: int = 3) -> dict[str, Path]:
-    found: dict[str, Path] = {}
-    for dirpath, dirnames, _ in os.walk(root):
-        depth = Path(dirpath).relative_to(root).parts
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith((".", "_")))
-        for d in dirnames:
-            found.setdefault(d, Path(dirpath, d))
-        if len(depth) >= max_depth:
-            dirnames[:] = []
-    return found
-
-
 class Dfme(DatasetAdapter):
     key = "dfme"
     title = "DFME (CCAC 2024 release)"
@@ -51,40 +43,41 @@ class Dfme(DatasetAdapter):
     def read_rows(self, root: Path, problems: list[Problem]):
         rows: list[dict[str, Any]] = []
         files: list[Path] = []
-        dirs = _clip_dirs(root)
+        sheets = []
         for split, patterns in SPLIT_FILES.items():
-            path = find_file(root, patterns, max_depth=1)
+            path = choose_file(root, [WRITE_NAMES[split]], patterns, problems, f"DFME {split}", max_depth=1)
             if path is None:
                 problems.append(Problem(str(root), f"no {split} annotation file ({' or '.join(patterns)})",
                                         hint="the CCAC release has training, testA and testB workbooks"))
                 continue
             files.append(path)
             try:
-                sheet = read_sheet(path, None, REQUIRED)
+                sheets.append((split, read_sheet(path, None, REQUIRED)))
             except BadInput as exc:  # one unreadable workbook must not hide the problems of the other two
                 problems.append(Problem(str(path), str(exc).removeprefix(f"{path} ")))
-                continue
-            for n, rec in sheet.records():
-                emotion_raw = rec.get("Emotion")
+        wanted = {cell_text(r[sheet.header.index("Filename")]) for _, sheet in sheets for r in sheet.rows}
+        dirs = dirs_by_name(root, wanted, max_depth=4, problems=problems)
+        for split, sheet in sheets:
+            path = sheet.path
+            for rec in self.sheet_rows(sheet, problems):
+                n, values = rec.number, rec.values
+                emotion_raw = values.get("Emotion")
                 emotion = normalise_label(emotion_raw)
-                eid = as_int(rec.get("EmotionId"))
+                eid = as_int(values.get("EmotionId"))
                 if emotion in CLASSES and eid is not None and CLASSES.index(emotion) != eid:
                     problems.append(Problem(str(path), f"EmotionId {eid} does not match Emotion {emotion_raw!r} "
                                             f"(expected {CLASSES.index(emotion)})", row=n, column="EmotionId"))
-                fps = rec.get("Fps")
+                fps = values.get("Fps")
                 try:
                     fps = float(fps)
                 except (TypeError, ValueError):
                     pass
-                filename = str(rec.get("Filename") or "").strip()
-                rows.append({
-                    "sample_id": filename, "dataset": self.key, "subject": str(rec.get("Subject") or "").strip(),
-                    "clip": filename, "onset": as_int(rec.get("OnsetFrame")), "apex": as_int(rec.get("ApexFrame")),
-                    "offset": as_int(rec.get("OffsetFrame")), "fps": fps, "emotion": emotion,
-                    "emotion_raw": None if emotion_raw is None else str(emotion_raw), "aus": str(rec.get("AU") or ""),
-                    "split": split, "clip_dir": str(dirs[filename]) if filename in dirs else None,
-                    "source_file": str(path), "source_row": n,
-                })
+                filename = cell_text(rec.released.get("Filename"))
+                row = self.row(sample_id=filename, subject=cell_text(values.get("Subject")), clip=filename,
+                               onset=values.get("OnsetFrame"), apex=values.get("ApexFrame"),
+                               offset=values.get("OffsetFrame"), emotion=emotion_raw, aus=values.get("AU"),
+                               clip_dir=dirs.get(filename), source_file=path, source_row=n, split=split, fps=fps)
+                rows.append(row)
         return rows, files
 
     def expected_clip_hint(self, row):
@@ -99,7 +92,8 @@ class Dfme(DatasetAdapter):
             rows = [[r.subject, r.clip, r.onset, r.apex, r.offset, r.emotion,
                      r.extra.get("EmotionId", CLASSES.index(normalise_label(r.emotion))
                                  if normalise_label(r.emotion) in CLASSES else None),
-                     int(r.fps) if float(r.fps).is_integer() else r.fps, r.aus]
+                     int(r.fps) if float(r.fps).is_integer() else r.fps,
+                     int(r.aus) if r.aus.isdigit() else r.aus]  # one AU is a number cell, as released
                     for r in records if r.split == split]
             path = root / name
             write_xlsx(path, {"Sheet1": (COLUMNS, rows)})

@@ -1,16 +1,18 @@
-"""SAMM: `SAMM_Micro_FACS_Codes_v2.xlsx` (a text preamble above the header row) and frames
-`SAMM/<NNN>/<Filename>/<NNN>_<nnnnn>.jpg`.
+"""SAMM: `SAMM_Micro_FACS_Codes_v2.xlsx` (sheet MICRO_ONLY: a 13-row text preamble, the header in row 14) and
+frames `SAMM/<NNN>/<Filename>/<NNN>_<nnnnn>.jpg`.
 
 Columns: Subject, Filename, Inducement Code, Onset Frame, Apex Frame, Offset Frame, Duration, Micro,
-Action Units, Estimated Emotion, Objective Classes, Notes. The header row is found, not assumed. An apex of -1
-means "not coded" and loads as missing (a warning). 200 fps; Filename (e.g. 006_1_2) is unique.
+Action Units, Estimated Emotion, Objective Classes, Notes. Subject is text ('006'). The header row is found, not
+assumed. An apex of -1 means "not coded" and loads as missing (a note). 200 fps; Filename (e.g. 006_1_2) is
+unique and is the sample id. Two rows have an apex outside onset..offset; `errata/samm-v2.yaml` corrects them.
 """
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Sequence
 
-from harness.datasets.base import AnnotationRecord, DatasetAdapter, as_int, find_dir, find_file
+from harness.datasets.base import AnnotationRecord, DatasetAdapter, as_int, cell_text, choose_file
+from harness.datasets.tree import child_dir, find_dir
 from harness.datasets.xlsx import read_sheet, write_xlsx
 from harness.errors import Problem
 
@@ -18,12 +20,21 @@ COLUMNS = ["Subject", "Filename", "Inducement Code", "Onset Frame", "Apex Frame"
            "Micro", "Action Units", "Estimated Emotion", "Objective Classes", "Notes"]
 REQUIRED = ["Subject", "Filename", "Onset Frame", "Apex Frame", "Offset Frame", "Estimated Emotion"]
 ANNOTATION = "SAMM_Micro_FACS_Codes_v2.xlsx"
+SHEET = "MICRO_ONLY"
+# 13 rows above the header, as in the release: title, citation notes, a symbol key and AU help
 PREAMBLE = [
-    "SAMM: Spontaneous Actions and Micro-Movements",
-    "Micro-movement FACS codes, version 2",
-    "Frame numbers refer to the frame files of each sequence.",
-    "Apex Frame -1: apex not coded.",
-    "", "", "", "", "", "", "", "",
+    "SAMM: Spontaneous Actions and Micro-Movements - Micro-Movement FACS Codes (v2)",
+    "Please cite the SAMM dataset paper when using these codes.",
+    "Davison, Lansley, Costen, Tan and Yap, IEEE Transactions on Affective Computing, 2018.",
+    "",
+    "Symbol Key",
+    "(the release's key to the symbols of the Action Units column)",
+    "",
+    "",
+    "AU Help",
+    "(the release's notes on reading the Action Units)",
+    "",
+    "",
     "",
 ]
 
@@ -39,27 +50,30 @@ class Samm(DatasetAdapter):
     default_fps = 200.0
     vocabulary = ("anger", "contempt", "disgust", "fear", "happiness", "other", "sadness", "surprise")
     citation = "Davison et al., SAMM, IEEE TAFFC 9(1):116-129, 2018"
+    annotation_name, annotation_sheet, header_row = ANNOTATION, SHEET, len(PREAMBLE) + 1
 
     def read_rows(self, root: Path, problems: list[Problem]):
-        path = find_file(root, ("samm_micro_facs_codes*.xlsx",), max_depth=2)
+        path = choose_file(root, (ANNOTATION,), ("samm_micro_facs_codes*.xlsx",), problems, "SAMM FACS codes",
+                           max_depth=2)
         if path is None:
             problems.append(Problem(str(root), f"no FACS codes workbook ({ANNOTATION})"))
             return [], []
         sheet = read_sheet(path, None, REQUIRED)
-        frames_root = find_dir(root, ["SAMM", "SAMM_CROP"])
+        frames_root = find_dir(root, ["SAMM", "SAMM_CROP"], problems=problems)
         rows = []
-        for n, rec in sheet.records():
-            subject = subject_folder(rec.get("Subject"))
-            clip = str(rec.get("Filename") or "").strip()
-            apex = as_int(rec.get("Apex Frame"))
+        for rec in self.sheet_rows(sheet, problems):
+            v, n = rec.values, rec.number
+            subject = subject_folder(rec.released.get("Subject"))
+            clip = cell_text(rec.released.get("Filename"))
+            apex = as_int(v.get("Apex Frame"))
             if apex is None or apex < 0:
-                problems.append(Problem(str(path), f"apex {rec.get('Apex Frame')!r} not coded; treated as missing",
-                                        row=n, column="Apex Frame", severity="warning"))
+                problems.append(Problem(str(path), f"apex {v.get('Apex Frame')!r} not coded; treated as missing",
+                                        row=n, column="Apex Frame", severity="note"))
                 apex = None
-            clip_dir = frames_root / subject / clip if frames_root else None
-            rows.append(self.row(sample_id=clip, subject=subject, clip=clip, onset=rec.get("Onset Frame"), apex=apex,
-                                 offset=rec.get("Offset Frame"), emotion=rec.get("Estimated Emotion"),
-                                 aus=rec.get("Action Units"), clip_dir=clip_dir, source_file=path, source_row=n))
+            rows.append(self.row(sample_id=clip, subject=subject, clip=clip, onset=v.get("Onset Frame"), apex=apex,
+                                 offset=v.get("Offset Frame"), emotion=v.get("Estimated Emotion"),
+                                 aus=v.get("Action Units"), clip_dir=child_dir(child_dir(frames_root, subject), clip),
+                                 source_file=path, source_row=n))
         return rows, [path]
 
     def expected_clip_hint(self, row):
@@ -72,10 +86,10 @@ class Samm(DatasetAdapter):
     def write_annotations(self, root: Path, records: Sequence[AnnotationRecord]) -> list[Path]:
         rows = []
         for r in records:
-            rows.append([as_int(r.subject) if as_int(r.subject) is not None else r.subject, r.clip,
+            rows.append([subject_folder(r.subject), r.clip,  # Subject as text ('006'), as released
                          r.extra.get("Inducement Code", 1), r.onset, -1 if r.apex is None else r.apex, r.offset,
                          r.offset - r.onset + 1, "Micro - 1/2", r.aus, r.emotion,
                          r.extra.get("Objective Classes", ""), r.extra.get("Notes", "")])
         path = root / ANNOTATION
-        write_xlsx(path, {"MICRO_ONLY": (COLUMNS, rows)}, preamble={"MICRO_ONLY": PREAMBLE})
+        write_xlsx(path, {SHEET: (COLUMNS, rows)}, preamble={SHEET: PREAMBLE})
         return [path]

@@ -9,8 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from harness.datasets.base import AnnotationRecord, DatasetAdapter, find_dir
-from harness.datasets.frames import list_frames
+from harness.datasets.base import AnnotationRecord, DatasetAdapter
+from harness.datasets.frames import FrameFileError, list_frames
+from harness.datasets.tree import child_dir, find_dir, walk
 from harness.errors import Problem
 
 EMOTIONS = ("negative", "positive", "surprise")
@@ -25,29 +26,33 @@ class Smic(DatasetAdapter):
     citation = "Li et al., SMIC, IEEE FG 2013"
 
     def read_rows(self, root: Path, problems: list[Problem]):
-        base = find_dir(root, ["SMIC_all_raw", "SMIC_all_cropped"])
-        hs = base / "HS" if base else None
-        if hs is None or not hs.is_dir():
+        base = find_dir(root, ["SMIC_all_raw", "SMIC_all_cropped"], problems=problems)
+        hs = child_dir(base, "HS")
+        if hs is None:
             problems.append(Problem(str(root), "no SMIC_all_raw/HS folder", hint="expected smic/SMIC_all_raw/HS/s1/micro/..."))
             return [], []
         rows = []
-        for subj in sorted(p for p in hs.iterdir() if p.is_dir()):
-            micro = subj / "micro"
-            if not micro.is_dir():
+        # HS/<subject>/micro/<emotion>/<clip>: depth 4, through symbolic links (tree.walk reports link cycles)
+        for e in walk(hs, 4, problems, descend=lambda p: len(p.relative_to(hs).parts) != 2 or p.name == "micro"):
+            parts = e.path.relative_to(hs).parts
+            if e.depth != 4 or not e.is_dir:
                 continue
-            for emo_dir in sorted(p for p in micro.iterdir() if p.is_dir()):
-                for clip in sorted(p for p in emo_dir.iterdir() if p.is_dir()):
-                    frames = list_frames(clip)
-                    if not frames:
-                        problems.append(Problem(str(clip), "clip folder holds no frames"))
-                        continue
-                    idx = sorted(frames)
-                    rows.append({
-                        "sample_id": clip.name, "dataset": self.key, "subject": subj.name, "clip": clip.name,
-                        "onset": idx[0], "apex": None, "offset": idx[-1], "fps": self.default_fps,
-                        "emotion": emo_dir.name.lower(), "emotion_raw": emo_dir.name, "aus": "", "split": "all",
-                        "clip_dir": str(clip), "source_file": str(clip), "source_row": None,
-                    })
+            subject, _, emotion, clip = parts
+            try:
+                frames = list_frames(e.path)
+            except FrameFileError as exc:
+                problems.append(Problem(exc.path, str(exc).removeprefix(exc.path + ": ")))
+                continue
+            if not frames:
+                problems.append(Problem(str(e.path), "clip folder holds no frames"))
+                continue
+            idx = sorted(frames)
+            rows.append({
+                "sample_id": clip, "dataset": self.key, "subject": subject, "clip": clip,
+                "onset": idx[0], "apex": None, "offset": idx[-1], "fps": self.default_fps,
+                "emotion": emotion.lower(), "emotion_raw": emotion, "aus": "", "split": "all",
+                "clip_dir": str(e.path), "source_file": str(e.path), "source_row": None, "defect": None,
+            })
         return rows, []
 
     def frame_path(self, root: Path, record: AnnotationRecord, index: int) -> Path:

@@ -39,8 +39,9 @@ def _clean_header(cell: Any) -> str:
 
 
 def read_sheet(path: Path, sheet: str | None, required: Sequence[str]) -> Sheet:
-    """Read `sheet` (or the first one), finding the header row as the first row holding every `required`
-    column (SAMM puts a text preamble above its header). Raises BadInput naming the file and what is missing.
+    """Read `sheet` (or, when None, the first sheet that has the header), finding the header row as the first row
+    holding every `required` column (SAMM puts a 13-row text preamble above its header; CAS(ME)^3 keeps empty
+    sheets beside its data). Raises BadInput naming the file and what is missing.
     """
     from openpyxl import load_workbook  # lazy: keeps `harness --help` fast
 
@@ -51,34 +52,49 @@ def read_sheet(path: Path, sheet: str | None, required: Sequence[str]) -> Sheet:
     try:
         if sheet is not None and sheet not in wb.sheetnames:
             raise BadInput(f"{path}: has no sheet {sheet!r} (sheets: {', '.join(wb.sheetnames)})")
-        ws = wb[sheet] if sheet is not None else wb.worksheets[0]
-        raw = [list(r) for r in ws.iter_rows(values_only=True)]
+        candidates = [wb[sheet]] if sheet is not None else list(wb.worksheets)
+        first = None
+        for ws in candidates:
+            raw = [list(r) for r in ws.iter_rows(values_only=True)]
+            found = _with_header(path, ws.title, raw, required)
+            if found is not None:
+                return found
+            first = first or (ws.title, raw)
     finally:
         wb.close()
-    want = {c.lower() for c in required}
-    for i, row in enumerate(raw[:50]):
-        names = [_clean_header(c) for c in row]
-        if want <= {n.lower() for n in names}:
-            header = names
-            body, numbers = [], []
-            for j, r in enumerate(raw[i + 1:], start=i + 2):
-                if all(c is None or (isinstance(c, str) and not c.strip()) for c in r):
-                    continue
-                body.append(list(r) + [None] * (len(header) - len(r)))
-                numbers.append(j)
-            return Sheet(path, ws.title, header, i + 1, body, numbers)
-    first = [_clean_header(c) for c in raw[0]] if raw else []
-    missing = [c for c in required if c.lower() not in {n.lower() for n in first}]
+    title, raw = first if first else ("", [])
+    top = [_clean_header(c) for c in raw[0]] if raw else []
+    missing = [c for c in required if c.lower() not in {n.lower() for n in top}]
+    where = f"sheet {title!r}" if sheet is not None or len(candidates) == 1 else "any sheet"
     raise BadInput(
-        f"{path} (sheet {ws.title!r}): no header row with the columns {', '.join(required)}; "
-        f"missing {', '.join(missing)} in the first row ({', '.join(n for n in first if n) or 'empty'}). "
+        f"{path} ({where}): no header row with the columns {', '.join(required)}; "
+        f"missing {', '.join(missing)} in the first row ({', '.join(n for n in top if n) or 'empty'}). "
         "Is this the official annotation file?"
     )
 
 
-def write_xlsx(path: Path, sheets: dict[str, tuple[list[str], Iterable[Sequence[Any]]]],
-               preamble: dict[str, list[str]] | None = None) -> None:
-    """Write sheets of (header, rows), optionally with text lines above the header, deterministically."""
+def _with_header(path: Path, title: str, raw: list[list[Any]], required: Sequence[str]) -> Sheet | None:
+    want = {c.lower() for c in required}
+    for i, row in enumerate(raw[:50]):
+        names = [_clean_header(c) for c in row]
+        if want <= {n.lower() for n in names}:
+            body, numbers = [], []
+            for j, r in enumerate(raw[i + 1:], start=i + 2):
+                if all(c is None or (isinstance(c, str) and not c.strip()) for c in r):
+                    continue
+                body.append(list(r) + [None] * (len(names) - len(r)))
+                numbers.append(j)
+            return Sheet(path, title, names, i + 1, body, numbers)
+    return None
+
+
+def write_xlsx(path: Path, sheets: dict[str, tuple[list[str | None], Iterable[Sequence[Any]]]],
+               preamble: dict[str, list[str]] | None = None, blank: dict[str, tuple[int, int]] | None = None) -> None:
+    """Write sheets of (header, rows), optionally with text lines above the header, deterministically.
+
+    A header cell None stays blank (CASME II's unnamed columns); `blank` adds sheets that hold only formatted
+    empty cells, rows x columns (CAS(ME)^3's `Sheet1`), or nothing at all (0, 0).
+    """
     from openpyxl import Workbook
 
     wb = Workbook()
@@ -86,10 +102,15 @@ def write_xlsx(path: Path, sheets: dict[str, tuple[list[str], Iterable[Sequence[
     for name, (header, rows) in sheets.items():
         ws = wb.create_sheet(title=name)
         for line in (preamble or {}).get(name, []):
-            ws.append([line])
+            ws.append([line if line else None])
         ws.append(list(header))
         for r in rows:
             ws.append(list(r))
+    for name, (n_rows, n_cols) in (blank or {}).items():
+        ws = wb.create_sheet(title=name)
+        for i in range(1, n_rows + 1):
+            for j in range(1, n_cols + 1):
+                ws.cell(row=i, column=j).number_format = "@"  # an empty cell that exists: formatted as text
     buf = io.BytesIO()
     wb.save(buf)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -48,7 +48,9 @@ def measured_rows(store, proto, phase: str | None) -> list[dict]:
     """One row per (team, system): the latest or the best-ranked scored submission, as the protocol says."""
     chosen: dict[tuple[str, str], dict] = {}
     for sub, report in store.board(proto.name, phase):
+        prov = sub.provenance or {}
         row = {"id": sub.id, "system": sub.system, "team": sub.team, "kind": sub.kind, "created_at": sub.created_at,
+               "label": _system_label(sub.system, prov, sub.profile),
                "metrics": report["metrics"], "n_samples": report["n_samples"], "n_seeds": report["n_seeds"],
                "provenance": sub.provenance, "identity": sub.identity, "protocol_version": sub.protocol_version,
                "source": sub.source, "host": sub.host, "report": report}
@@ -73,6 +75,14 @@ def published_rows(protocol: str, phase: str | None) -> list[dict]:
     return sorted(rows, key=lambda r: -float(r.get("uf1", 0)))
 
 
+def _system_label(system: str, provenance: dict, profile: str | None) -> str:
+    """The bundle's display name (its `name` when it has none) and the profile that ran, as runs record them;
+    a scored predictions file has neither and shows its system name alone."""
+    name = shown_name((provenance.get("bundle") or {}).get("display_name") or system)
+    shown = provenance.get("profile_label") or profile
+    return f"{name} · {shown_name(shown)}" if shown else name
+
+
 def _ci_cell(m: dict) -> str:
     return f"{m['value']:.4f} [{m['ci'][0]:.3f}, {m['ci'][1]:.3f}]"
 
@@ -81,6 +91,17 @@ def _data_label(prov: dict) -> str:
     fp = str(prov.get("data_fingerprint") or "")[:8]
     kind = prov.get("data_kind", "data")
     return f"{kind} {fp}".strip()
+
+
+def _exclusion_notes(rows: list[dict]) -> list[str]:
+    """What the protocol excluded on the data the rows were measured on (reasons and counts from provenance):
+    unmapped emotions, the protocol's own list, rows whose key frames contradict with no erratum covering them."""
+    by_data: dict[str, list] = {}
+    for r in rows:
+        by_data.setdefault(_data_label(r["provenance"]), r["provenance"].get("excluded") or [])
+    lines = [f"Excluded on {inert(data)}: " + "; ".join(f"{n} {inert(reason)}" for reason, n in excluded) + "."
+             for data, excluded in by_data.items() if excluded]
+    return lines + [""] if lines else []
 
 
 def render_board(proto, phase: str | None, rows: list[dict], published: list[dict],
@@ -99,8 +120,13 @@ def render_board(proto, phase: str | None, rows: list[dict], published: list[dic
     if phase:
         lines += [f"Phase `{phase}`: {proto.phases[phase].limits.describe()}; each (team, system) shows its "
                   f"{'best-ranked' if proto.board_keep == 'best' else 'latest'} scored submission.", ""]
+    lines += _exclusion_notes(rows)
     lines += ["## Measured here", ""]
     if rows:
+        lines += ["Each system is shown with the profile (configuration) that ran. `paper` is the method's "
+                  "published configuration; `quick (reduced)` is a CPU-sized reduction of the method (fewer "
+                  "epochs, narrower models or a smaller hyper-parameter search), so its scores are not those of "
+                  "the published setting; each bundle's README says what `quick` reduces and by how much.", ""]
         table = []
         for i, r in enumerate(rows, start=1):
             m = r["metrics"]
@@ -108,15 +134,16 @@ def render_board(proto, phase: str | None, rows: list[dict], published: list[dic
                      else "1")
             link = provenance_links.get(r["id"])
             marked = " †" if _not_held(r) else ""
-            table.append([i, inert(shown_name(r["system"])) + marked, inert(shown_name(r["team"])), inert(r["kind"]),
+            table.append([i, inert(r["label"]) + marked, inert(shown_name(r["team"])), inert(r["kind"]),
                           _ci_cell(m["uf1"]),
                           _ci_cell(m["uar"]), _ci_cell(m["acc"]), seeds, r["n_samples"],
                           inert(_data_label(r["provenance"])), r["created_at"][:10],
                           f"[{link.rsplit('/', 1)[-1][:12]}]({link})" if link else "—"])
-        lines.append(tabulate(table, headers=["Rank", "System", "Team", "Kind", "UF1 [95% CI]", "UAR [95% CI]",
-                                              "ACC [95% CI]", "Seeds", "N", "Data", "Date", "Provenance"],
+        lines.append(tabulate(table, headers=["Rank", "System · profile", "Team", "Kind", "UF1 [95% CI]",
+                                              "UAR [95% CI]", "ACC [95% CI]", "Seeds", "N", "Data", "Date",
+                                              "Provenance"],
                               tablefmt="github", disable_numparse=True))
-        notes = [f"{inert(shown_name(r['system']))} ({inert(shown_name(r['team']))}): "
+        notes = [f"{inert(r['label'])} ({inert(shown_name(r['team']))}): "
                  + "; ".join(inert(t) for t in _not_held(r)) for r in rows if _not_held(r)]
         if notes:
             lines += ["", "† Isolation guarantees that did not hold for this row (see the README's guarantees): "
@@ -204,11 +231,12 @@ def _write_figure(path: Path, proto, phase: str | None, rows: list[dict]) -> Pat
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    names = [f"{shown_name(r['system'])} ({shown_name(r['team'])})" for r in rows][::-1]
+    names = [f"{r['label']} ({shown_name(r['team'])})" for r in rows][::-1]
     vals = [r["metrics"]["uf1"]["value"] for r in rows][::-1]
     lo = [v - r["metrics"]["uf1"]["ci"][0] for v, r in zip(vals, rows[::-1])]
     hi = [r["metrics"]["uf1"]["ci"][1] - v for v, r in zip(vals, rows[::-1])]
-    fig, ax = plt.subplots(figsize=(7, 0.45 * len(rows) + 1.2), dpi=100)
+    width = max(7.0, 4.0 + 0.065 * max(len(n) for n in names))  # room for the longest "name · profile (team)"
+    fig, ax = plt.subplots(figsize=(width, 0.45 * len(rows) + 1.2), dpi=100)
     ax.errorbar(vals, range(len(vals)), xerr=[lo, hi], fmt="o", capsize=3)
     ax.axvline(1.0 / proto.n_classes, color="grey", linestyle=":", linewidth=1, label="chance (1/K)")
     ax.set_yticks(range(len(vals)))

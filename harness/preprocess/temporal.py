@@ -1,16 +1,40 @@
-"""Temporal normalisation: resample a clip (or any per-frame array) along time by linear interpolation.
+"""Temporal normalisation: resample a clip (or any per-frame array) along time.
 
 Methods that need a fixed number of frames (LBP-TOP's temporal blocks, fixed-length sequence models) use
-`temporal_normalise`; methods that want a common frame rate across datasets (30 fps CAS(ME)^3 vs 200 fps
-CASME II) use `resample_rate`. Linear interpolation between the two nearest frames, as the issue asks; it is
-a one-line weighted sum, so it is written here rather than pulled from scipy. MEB's TIM (graph-embedding
-interpolation) is not reproduced.
+`temporal_normalise`, by linear interpolation between the two nearest frames (a one-line weighted sum, so it is
+written here rather than pulled from scipy) or by the temporal interpolation model (`tim`); methods that want a
+common frame rate across datasets (30 fps CAS(ME)^3 vs 200 fps CASME II) use `resample_rate`.
+
+TIM (Zhou, Zhao & Pietikäinen, "Towards a practical lipreading system", CVPR 2011; used for micro-expressions
+by Pfister et al., ICCV 2011, and by the SMIC, CASME II and MEGC2019 LBP-TOP baselines): the m frames of a clip
+are the nodes of a path graph (frame i adjacent to frame i+1); the eigenvectors of its graph Laplacian L = D − W
+(all but the constant one) embed frame j as the point F(j/m) of a continuous curve in m − 1 dimensions,
+
+    f_k(t) = sin(π k t + π (m − k) / (2m)),  k = 1 .. m − 1,  t in [1/m, 1]
+
+(the closed form of the eigenvectors: f_k(j/m) = cos(π k (j − ½) / m)). A linear map from the curve back to the
+frames is learnt from the m frame/curve pairs, and new frames are that map applied at n equally spaced points of
+the curve between the first frame (t = 1/m) and the last (t = 1). Because the eigenvectors are orthogonal and
+span every zero-mean signal on the m frames, the map is exact: TIM reproduces the input frames at their own
+positions, and in between it is the cosine-series (DCT-II) interpolant of each pixel's time series, which is
+how `tim` computes it (one (n × m) matrix times the (m × pixels) clip). `tests/test_preprocess_temporal.py`
+checks it against the Laplacian-eigenvector construction computed independently.
 """
 from __future__ import annotations
+
+from typing import Callable
 
 import numpy as np
 
 from harness.errors import BadInput
+
+
+def _like(out: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """float64 results back to the input's dtype: integers (uint8 frames) rounded and clipped to their range."""
+    if np.issubdtype(dtype, np.integer):
+        info = np.iinfo(dtype)
+        out = np.clip(np.rint(out), info.min, info.max)
+    return out.astype(dtype if dtype != np.float16 else np.float32)
 
 
 def _interpolate(array: np.ndarray, positions: np.ndarray, axis: int) -> np.ndarray:
@@ -23,22 +47,59 @@ def _interpolate(array: np.ndarray, positions: np.ndarray, axis: int) -> np.ndar
     i1 = np.minimum(i0 + 1, n - 1)
     w = (pos - i0).reshape((-1,) + (1,) * (a.ndim - 1))
     out = a[i0].astype(np.float64) * (1.0 - w) + a[i1].astype(np.float64) * w
-    if np.issubdtype(a.dtype, np.integer):
-        info = np.iinfo(a.dtype)
-        out = np.clip(np.rint(out), info.min, info.max)
-    return np.moveaxis(out.astype(a.dtype if a.dtype != np.float16 else np.float32), 0, axis)
+    return np.moveaxis(_like(out, a.dtype), 0, axis)
 
 
-def temporal_normalise(array: np.ndarray, n: int, axis: int = 0) -> np.ndarray:
-    """`array` resampled to exactly `n` steps along `axis`; first and last steps are kept as they are.
+def path_laplacian_basis(m: int, positions: np.ndarray) -> np.ndarray:
+    """(len(positions), m − 1): the non-constant eigenvectors of the m-node path graph's Laplacian, unit norm,
+    evaluated on TIM's curve at frame positions 1..m (fractional positions lie between frames)."""
+    k = np.arange(1, m)
+    return np.cos(np.pi * np.outer(np.asarray(positions, np.float64) - 0.5, k) / m) / np.sqrt(m / 2.0)
 
-    Integer arrays (uint8 frames) stay integer (rounded); a single frame is repeated.
+
+def tim(array: np.ndarray, n: int, axis: int = 0) -> np.ndarray:
+    """`array` resampled to `n` steps along `axis` by the temporal interpolation model (module docstring).
+
+    The first and last steps are the first and last frames; integer arrays stay integer (rounded, clipped to
+    the dtype's range, as the interpolant may overshoot between frames); a single frame is repeated.
     """
-    if not isinstance(n, (int, np.integer)) or n < 1:
-        raise BadInput(f"temporal length must be an int >= 1, got {n!r}")
+    a = np.moveaxis(np.asarray(array), axis, 0)
+    m = a.shape[0]
+    if m == 0:
+        raise BadInput("cannot resample an empty sequence")
+    if m == 1:
+        return np.moveaxis(np.repeat(a, n, axis=0), 0, axis)
+    x = a.reshape(m, -1).astype(np.float64)
+    mean = x.mean(axis=0)
+    coefficients = path_laplacian_basis(m, np.arange(1, m + 1)).T @ (x - mean)    # (m − 1, pixels)
+    positions = np.linspace(1.0, m, int(n)) if n > 1 else np.ones(1)
+    out = mean + path_laplacian_basis(m, positions) @ coefficients
+    return np.moveaxis(_like(out.reshape((len(positions),) + a.shape[1:]), a.dtype), 0, axis)
+
+
+def _linear(array: np.ndarray, n: int, axis: int) -> np.ndarray:
     length = np.asarray(array).shape[axis]
     positions = np.linspace(0.0, length - 1, int(n)) if n > 1 else np.zeros(1)
     return _interpolate(array, positions, axis)
+
+
+#: temporal_normalise's methods
+METHODS: dict[str, Callable[[np.ndarray, int, int], np.ndarray]] = {"linear": _linear, "tim": tim}
+
+
+def temporal_normalise(array: np.ndarray, n: int, axis: int = 0, method: str = "linear") -> np.ndarray:
+    """`array` resampled to exactly `n` steps along `axis`; first and last steps are kept as they are.
+
+    method: "linear" (the two nearest frames) or "tim" (the temporal interpolation model). Integer arrays (uint8
+    frames) stay integer (rounded); a single frame is repeated.
+    """
+    if not isinstance(n, (int, np.integer)) or n < 1:
+        raise BadInput(f"temporal length must be an int >= 1, got {n!r}")
+    if method not in METHODS:
+        from harness.registry import suggest
+
+        raise BadInput(suggest(method, list(METHODS), "temporal interpolation method"))
+    return METHODS[method](array, int(n), axis)
 
 
 def resample_rate(array: np.ndarray, fps: float, target_fps: float, axis: int = 0) -> np.ndarray:

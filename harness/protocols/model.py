@@ -65,7 +65,7 @@ class Protocol:
     test_keyframes: bool
     exclusions: tuple[Exclusion, ...]
     exclusion_notes: tuple[str, ...]
-    official_counts: dict[str, dict[str, int]]
+    official_counts: dict[str, dict[str, Any]]  # split or dataset -> samples, subjects, classes {class: n}
     references: tuple[str, ...]
     board_keep: str = "latest"   # per (team, system) on a board: the latest or the best-ranked submission
     fold_time_limit_s: float | None = None   # a fold running longer is killed and the run fails (None: runner's)
@@ -126,6 +126,31 @@ def _time_limit(data: dict, where: str, column: str, problems: list[Problem]) ->
                                 column=f"{column}.fold_time_limit_s".lstrip(".")))
         return None
     return None if value is None else float(value)
+
+
+def _is_count(n: Any) -> bool:
+    return isinstance(n, int) and not isinstance(n, bool) and n >= 0
+
+
+def _check_counts(counts: Any, field: str, classes: list, where: str) -> list[Problem]:
+    """official_counts.<split or dataset>: {samples: N, subjects: N, classes: {class: N, ...}}."""
+    example = "e.g. {samples: 145, subjects: 24, classes: {negative: 88, positive: 32, surprise: 25}}"
+    if not isinstance(counts, dict):
+        return [Problem(where, f"{field} must map count names to integers, {example}", column=field)]
+    out = []
+    for k, n in counts.items():
+        if k == "classes":
+            if not isinstance(n, dict) or not all(_is_count(v) for v in n.values()):
+                out.append(Problem(where, f"{field}.classes must map class names to integers, {example}",
+                                   column=f"{field}.classes"))
+                continue
+            unknown = [c for c in n if c not in classes]
+            if unknown:
+                out.append(Problem(where, f"{field}.classes names {', '.join(map(repr, unknown))}, not a class of "
+                                          "the protocol", column=f"{field}.classes"))
+        elif not _is_count(n):
+            out.append(Problem(where, f"{field}.{k} must be an integer, {example}", column=f"{field}.{k}"))
+    return out
 
 
 def parse_protocol(data: Any, path: Path) -> Protocol:
@@ -222,10 +247,7 @@ def parse_protocol(data: Any, path: Path) -> Protocol:
         problems.append(Problem(where, f"leaderboard.keep must be 'latest' or 'best', got {keep!r}"))
     official = _req(data, "official_counts", dict, where, problems, default={}) or {}
     for split_name, counts in official.items():
-        if not isinstance(counts, dict) or not all(isinstance(n, int) and not isinstance(n, bool)
-                                                   for n in counts.values()):
-            problems.append(Problem(where, f"official_counts.{split_name} must map count names to integers, "
-                                           f"e.g. {{samples: 442, subjects: 68}}", column=f"official_counts.{split_name}"))
+        problems.extend(_check_counts(counts, f"official_counts.{split_name}", classes, where))
     time_limit = _time_limit(data, where, "", problems)
     if problems:
         raise ValidationFailed(problems, f"protocol file {path} is invalid")
@@ -235,7 +257,8 @@ def parse_protocol(data: Any, path: Path) -> Protocol:
         label_map=label_map, split_kind=kind, train_split=train_split, phases=phases, metrics=metrics,
         ranking=ranking, test_keyframes=bool(test_inputs.get("keyframes", True)), exclusions=tuple(exclusions),
         exclusion_notes=tuple(str(x).strip() for x in data.get("exclusion_notes", []) or []),
-        official_counts={str(k): dict(v) for k, v in official.items()},
+        official_counts={str(k): {c: (dict(n) if isinstance(n, dict) else n) for c, n in v.items()}
+                         for k, v in official.items()},
         references=tuple(str(x) for x in data.get("references", []) or []), board_keep=keep,
         fold_time_limit_s=time_limit, path=path,
     )

@@ -1,7 +1,8 @@
 """Protocol + data root -> Task: the samples a protocol uses, their classes, and its folds.
 
-Exclusions are never silent: every excluded row keeps its reason, and `exclusion_summary()` counts them.
-LOSO folds are one per subject (subject = dataset + subject, so that composite protocols never merge two
+Exclusions are never silent: every excluded row keeps its reason (a protocol's explicit list, an unmapped
+emotion, key frames that contradict with no erratum covering them), `exclusion_summary()` counts them, and an
+explicit exclusion that matches no sample is reported, not ignored. LOSO folds are one per subject (subject = dataset + subject, so that composite protocols never merge two
 datasets' "sub01"); phase folds are the fixed training split against one phase's test split.
 """
 from __future__ import annotations
@@ -28,8 +29,10 @@ class Task:
     data_root: Path
     table: object      # pandas.DataFrame: TABLE_COLUMNS + uid, label, label_index, group
     excluded: object   # pandas.DataFrame: TABLE_COLUMNS + reason
-    warnings: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)   # every problem short of an error (and corrections)
     annotation_files: list[Path] = field(default_factory=list)
+    errata: dict[str, list[str]] = field(default_factory=dict)  # dataset -> errata sets applied (name@version)
+    unmatched_exclusions: list = field(default_factory=list)    # protocol exclusions that match no sample
 
     # ----- splits ------------------------------------------------------------------------------------------
     def folds(self, phase: str | None = None) -> list[Fold]:
@@ -84,15 +87,27 @@ class Task:
         return out
 
     def official_count_mismatches(self) -> list[str]:
-        """Differences from the counts the official annotation files give (empty when they match)."""
+        """Differences from the counts the official annotation files give, class by class (empty when all match):
+        a test set off by one sample can have the right totals and a different score."""
         summary = self.split_summary()
         out = []
         for split, want in self.protocol.official_counts.items():
             have = summary.get(split, {})
             for k, v in want.items():
-                if have.get(k) != v:
+                if k == "classes":
+                    got = have.get("classes", {})
+                    out.extend(f"{split}: class {c} {got.get(c, 0)} (official release: {n})"
+                               for c, n in v.items() if got.get(c, 0) != n)
+                elif have.get(k) != v:
                     out.append(f"{split}: {k} {have.get(k)} (official release: {v})")
         return out
+
+    def errata_versions(self) -> dict[str, str]:
+        """Per dataset, the errata applied ('none' when no set applied): named in provenance and the fingerprint."""
+        return {d: "; ".join(self.errata.get(d) or []) or "none" for d in self.protocol.datasets}
+
+    def corrections(self) -> list[Problem]:
+        return [p for p in self.warnings if p.severity == "corrected"]
 
 
 def _positions(mask) -> tuple[int, ...]:
@@ -101,18 +116,20 @@ def _positions(mask) -> tuple[int, ...]:
     return tuple(int(i) for i in np.flatnonzero(mask))
 
 
-def build_task(protocol: Protocol, data_root: Path, check_frames: bool = True) -> Task:
-    """Load every dataset of `protocol` from `data_root`, map labels, apply exclusions, check the split."""
+def build_task(protocol: Protocol, data_root: Path, check_frames: bool = True, options=None) -> Task:
+    """Load every dataset of `protocol` from `data_root`, map labels, apply exclusions, check the split.
+    `options` (harness.datasets.policy.LoadOptions): errata and --strict."""
     import pandas as pd
 
     from harness.datasets import load_dataset
 
-    tables, problems, files = [], [], []
+    tables, problems, files, errata = [], [], [], {}
     for key in protocol.datasets:
-        result = load_dataset(data_root, key, check_frames=check_frames)
+        result = load_dataset(data_root, key, check_frames=check_frames, options=options)
         tables.append(result.table)
         problems.extend(result.problems)
         files.extend(result.files)
+        errata[key] = result.errata
     warnings = raise_if_errors(problems, f"data root {data_root} has problems (see `harness data check`)")
     table = pd.concat(tables, ignore_index=True)
 
@@ -124,6 +141,8 @@ def build_task(protocol: Protocol, data_root: Path, check_frames: bool = True) -
         reason, label = None, None
         if protocol.split_kind == "phases" and row.split != protocol.train_split and row.split not in test_splits:
             reason = f"split {row.split!r} is not used by the protocol"
+        elif isinstance(row.defect, str):
+            reason = row.defect
         elif (row.dataset, row.sample_id) in explicit:
             reason = explicit[(row.dataset, row.sample_id)]
         elif row.emotion is None or (isinstance(row.emotion, float)):
@@ -137,6 +156,12 @@ def build_task(protocol: Protocol, data_root: Path, check_frames: bool = True) -
                 reason = f"{row.dataset}: emotion {row.emotion!r} is not mapped to a class"
         reasons.append(reason)
         labels.append(label)
+    present = set(zip(table["dataset"], table["sample_id"]))
+    unmatched = [e for e in protocol.exclusions if (e.dataset, e.sample_id) not in present]
+    for e in unmatched:
+        warnings.append(Problem(str(protocol.path), f"exclude_samples names {e.dataset} {e.sample_id!r}, which "
+                                                    "matches no sample of the data: nothing was excluded for it",
+                                column="exclude_samples", severity="note"))
     table["reason"] = reasons
     table["label"] = labels
     excluded = table[table["reason"].notna()].drop(columns=["label"]).reset_index(drop=True)
@@ -151,7 +176,7 @@ def build_task(protocol: Protocol, data_root: Path, check_frames: bool = True) -
         raise BadInput(f"sample ids are not unique within protocol {protocol.name}: {', '.join(dup)}")
     if len(kept) == 0:
         raise BadInput(f"protocol {protocol.name} keeps no samples from {data_root}")
-    task = Task(protocol, Path(data_root), kept, excluded, warnings, files)
+    task = Task(protocol, Path(data_root), kept, excluded, warnings, files, errata, unmatched)
     if protocol.split_kind == "phases":
         _check_phases(task)
     return task

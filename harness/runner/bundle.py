@@ -1,6 +1,7 @@
 """Submission bundles: a folder with `bundle.yaml` and the code it names.
 
-    name: lbp-top                      # system name on the leaderboard
+    name: lbp-top                      # system id (store, expectations, --system)
+    display_name: LBP-TOP + SVM        # optional: what the leaderboards show (default: name)
     team: harness                      # default team (--team overrides)
     kind: baseline                     # baseline | system | sanity
     entry_point: model:LbpTopSvm       # <module in the folder>:<class or factory>, called with the profile's config
@@ -8,8 +9,8 @@
     paper: Zhao & Pietikainen, TPAMI 2007
     neural: false                      # true: uses torch (device choice, parameter count)
     profiles:                          # named configs; `quick` runs in CI and the main job
-      quick: {C: 1.0}
-      paper: {C: 1.0}
+      quick: {C: 1.0}                  #   (a reduction of the method, for CPUs; boards say "quick (reduced)")
+      paper: {C: 1.0}                  #   the published configuration
     default_profile: quick
 
 The bundle's modules are imported as a private package (so two bundles may both have a `model.py`), inside the
@@ -46,6 +47,7 @@ class Bundle:
     default_profile: str
     code_hash: str
     extra: dict[str, Any] = field(default_factory=dict)
+    display_name: str = ""   # what boards show; load_bundle sets it (the name when the manifest has none)
 
     @property
     def package(self) -> str:
@@ -61,6 +63,16 @@ class Bundle:
         config = dict(self.profiles[profile] or {})
         config.update(overrides or {})
         return profile, config
+
+    def profile_label(self, profile: str, overrides: dict[str, Any] | None = None) -> str:
+        """How a board names what ran: the profile, `quick (reduced)` when `quick` is not the `paper` config, and
+        any `--set` overrides (`paper + epochs=10`)."""
+        label = profile
+        if profile == "quick" and "paper" in self.profiles and self.profiles["quick"] != self.profiles["paper"]:
+            label = "quick (reduced)"
+        if overrides:
+            label += " + " + ", ".join(f"{k}={v}" for k, v in sorted(overrides.items()))
+        return label
 
 
 def load_bundle(path: Path | str) -> Bundle:
@@ -121,13 +133,24 @@ def load_bundle(path: Path | str) -> Bundle:
     neural = data.get("neural", False)
     if not isinstance(neural, bool):
         problems.append(Problem(where, "field 'neural' must be true or false", column="neural"))
-    known = {"name", "team", "kind", "entry_point", "description", "paper", "neural", "profiles", "default_profile"}
+    display = data.get("display_name", name)
+    if "display_name" in data and (not isinstance(display, str) or not display.strip()):
+        problems.append(Problem(where, "field 'display_name' must be a non-empty string (or left out)",
+                                column="display_name"))
+    elif "display_name" in data:
+        try:
+            check_name(display.strip(), "field 'display_name'")
+        except BadInput as exc:
+            problems.append(Problem(where, str(exc), column="display_name"))
+    known = {"name", "team", "kind", "entry_point", "description", "paper", "neural", "profiles", "default_profile",
+             "display_name"}
     if problems:
         raise ValidationFailed(problems, f"bundle {path} is malformed")
     return Bundle(path=path, name=name, team=team, kind=kind, entry_point=entry, description=description.strip(),
                   paper=str(data.get("paper", "")).strip(), neural=neural,
                   profiles={k: dict(v or {}) for k, v in profiles.items()}, default_profile=default,
-                  code_hash=tree_hash(path), extra={k: v for k, v in data.items() if k not in known})
+                  code_hash=tree_hash(path), extra={k: v for k, v in data.items() if k not in known},
+                  display_name=display.strip())
 
 
 def bundle_search_dirs() -> list[Path]:

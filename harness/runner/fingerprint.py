@@ -1,6 +1,8 @@
-"""A fingerprint of the data a protocol used: annotation files and the frame listing of every sample.
+"""A fingerprint of the data a protocol used: annotation files, the errata applied to them, and the frame listing
+of every sample.
 
-Paths are taken relative to the data root, so the same corpus at another location has the same fingerprint.
+Paths are taken relative to the data root, so the same corpus at another location has the same fingerprint. The
+errata are named (name@version per dataset): the same files read with other errata are other data.
 """
 from __future__ import annotations
 
@@ -13,6 +15,8 @@ from harness.datasets.frames import list_frames
 def data_fingerprint(task) -> str:
     root = Path(task.data_root)
     h = hashlib.sha256()
+    for dataset, errata in sorted(task.errata_versions().items()):
+        h.update(f"errata {dataset}: {errata}\0".encode())
     for f in sorted(task.annotation_files, key=lambda p: str(p)):
         h.update(_rel(Path(f), root).encode() + b"\0")
         h.update(Path(f).read_bytes())

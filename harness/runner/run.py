@@ -113,12 +113,14 @@ class Request:
     time_limit_s: float
     identity: str
     fingerprint: str
+    overrides: dict
+    data_options: Any          # harness.datasets.policy.LoadOptions, or None for the default
 
 
 def prepare(bundle_ref: str | Path, protocol: str, phase: str | None, team: str | None, seeds: Sequence[int],
             profile: str | None, device: str, data_root, executor: str, workers: int | None,
             overrides: dict[str, Any] | None, executor_options: dict[str, Any] | None, fold_batched: bool,
-            sandbox: bool, trust_bundle: bool, fold_time_limit_s: float | None) -> Request:
+            sandbox: bool, trust_bundle: bool, fold_time_limit_s: float | None, data_options=None) -> Request:
     """Validate every input of a submission (BadInput, exit 2, for the first problem); records nothing."""
     from harness.paths import resolve_data_root
     from harness.protocols import get_protocol
@@ -147,7 +149,7 @@ def prepare(bundle_ref: str | Path, protocol: str, phase: str | None, team: str 
     time_limit = float(fold_time_limit_s or proto.fold_time_limit(phase) or DEFAULT_FOLD_TIME_LIMIT_S)
     trust = _batched_trust(bundle, proto, fold_batched, trust_bundle) if fold_batched else None
     root = resolve_data_root(data_root)
-    task = build_task(proto, root)
+    task = build_task(proto, root, options=data_options)
     if not task.has_labels(phase):
         raise BadInput(f"the data root has no reference labels for {proto.name} {phase or ''}: cannot score")
     from harness.runner.executors import make_executor
@@ -160,7 +162,8 @@ def prepare(bundle_ref: str | Path, protocol: str, phase: str | None, team: str 
                             **({"fold_batched": True} if fold_batched else {}),
                             **({} if sandbox else {"sandbox": False}))
     return Request(bundle, proto, phase, team, seeds, profile, config, dev, root, task, ex, executor, workers,
-                   fold_batched, trust, sandbox, time_limit, identity, fingerprint)
+                   fold_batched, trust, sandbox, time_limit, identity, fingerprint, dict(overrides or {}),
+                   data_options)
 
 
 def _batched_trust(bundle, proto, fold_batched: bool, trust_bundle: bool) -> str:
@@ -185,13 +188,13 @@ def submit(bundle_ref: str | Path, protocol: str, phase: str | None = None, team
            overrides: dict[str, Any] | None = None, executor_options: dict[str, Any] | None = None,
            regenerate_board: bool = True, store_path: str | Path | None = None,
            fold_batched: bool = False, sandbox: bool = True, trust_bundle: bool = False,
-           fold_time_limit_s: float | None = None) -> SubmitOutcome:
+           fold_time_limit_s: float | None = None, data_options=None) -> SubmitOutcome:
     from harness.leaderboard.render import write_boards
     from harness.store.db import open_store
 
     t0 = time.perf_counter()
     req = prepare(bundle_ref, protocol, phase, team, seeds, profile, device, data_root, executor, workers,
-                  overrides, executor_options, fold_batched, sandbox, trust_bundle, fold_time_limit_s)
+                  overrides, executor_options, fold_batched, sandbox, trust_bundle, fold_time_limit_s, data_options)
     store = open_store(store_path)
     try:
         existing = store.find_by_identity(req.identity)
@@ -220,20 +223,24 @@ def submit(bundle_ref: str | Path, protocol: str, phase: str | None = None, team
 
 
 def _provenance(req: Request, host: bool) -> dict:
+    from harness.datasets.policy import DEFAULT as DEFAULT_LOAD
     from harness.runner.fingerprint import data_kind
     from harness.runner.provenance import basic_provenance, file_sha256
 
     bundle, proto = req.bundle, req.proto
     provenance = basic_provenance()
     provenance.update({
-        "bundle": {"name": bundle.name, "path": str(bundle.path), "code_hash": bundle.code_hash,
-                   "entry_point": bundle.entry_point, "paper": bundle.paper, "kind": bundle.kind},
+        "bundle": {"name": bundle.name, "display_name": bundle.display_name, "path": str(bundle.path),
+                   "code_hash": bundle.code_hash, "entry_point": bundle.entry_point, "paper": bundle.paper,
+                   "kind": bundle.kind},
         "protocol": {"name": proto.name, "version": proto.version,
                      "file_sha256": file_sha256(proto.path) if proto.path else None},
-        "phase": req.phase, "profile": req.profile, "config": req.config, "seeds": req.seeds, "device": req.device,
+        "phase": req.phase, "profile": req.profile, "profile_label": bundle.profile_label(req.profile, req.overrides),
+        "config": req.config, "seeds": req.seeds, "device": req.device,
         "executor": req.executor_name, "workers": req.workers, "concurrent_folds": req.executor.workers,
         "data_root": str(req.root), "data_fingerprint": req.fingerprint, "data_kind": data_kind(req.root),
-        "excluded": req.task.exclusion_summary(),
+        "excluded": req.task.exclusion_summary(), "errata": req.task.errata_versions(),
+        "data_options": (req.data_options or DEFAULT_LOAD).describe(),
         "isolation": ("fold-batched: one process trains every fold with per-fold sample masks (it sees every "
                       "fold's labels)" if req.fold_batched else
                       "one confined process per fold (forked from the harness's zygote), opaque sample ids, "

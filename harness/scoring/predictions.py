@@ -7,6 +7,9 @@ Every test id exactly once. UTF-8 with or without BOM; LF or CRLF; standard CSV 
 
 Every problem is reported with its row (the line number an editor shows; the header is row 1) and column,
 and the file is rejected as a whole: a partially valid submission is never scored.
+
+Stdlib + numpy only (and harness.errors): `harness export codabench` packages this module into the scoring
+program, so that the platform validates a file with exactly these rules and messages.
 """
 from __future__ import annotations
 
@@ -310,18 +313,12 @@ def _parse_proba(raw: list[list[str]], rows: list[int], class_norm: list[str], s
     return out
 
 
-def write_predictions(path: Path, ids: Sequence[str], labels: Sequence[str],
-                      proba: np.ndarray | None = None, classes: Sequence[str] = ()) -> None:
-    """Write a predictions file in the canonical format (used by `harness submit` and `harness template`)."""
-    from harness.store.atomic import atomic_write_text
-
+def format_predictions(ids: Sequence[str], labels: Sequence[str], proba: np.ndarray | None = None,
+                       classes: Sequence[str] = ()) -> str:
+    """The canonical predictions file as text: `harness template` (empty labels) and the Codabench starting kit."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    header = ["sample_id", "prediction"] + ([f"p_{c}" for c in classes] if proba is not None else [])
-    w.writerow(header)
+    w.writerow(["sample_id", "prediction"] + ([f"p_{c}" for c in classes] if proba is not None else []))
     for i, (sid, lab) in enumerate(zip(ids, labels)):
-        row = [sid, lab]
-        if proba is not None:
-            row += [f"{x:.6f}" for x in proba[i]]
-        w.writerow(row)
-    atomic_write_text(path, buf.getvalue())
+        w.writerow([sid, lab] + ([f"{x:.6f}" for x in proba[i]] if proba is not None else []))
+    return buf.getvalue()

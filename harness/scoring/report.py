@@ -1,7 +1,8 @@
 """The score report: point values, 95% subject-bootstrap intervals, per-class numbers and confusion matrices.
 
 One dict shape serves `harness score --json`, the store and the leaderboard, so numbers never get re-derived
-differently in two places.
+differently in two places. Stdlib + numpy only, like metrics.py and bootstrap.py: the Codabench export packages
+them into its scoring program (terminal rendering lives in render.py).
 """
 from __future__ import annotations
 
@@ -43,32 +44,3 @@ def build_report(classes: Sequence[str], y_true: np.ndarray, y_preds: Sequence[n
         "bootstrap": {"unit": "subject", "draws": draws, "seed": boot_seed, "level": 0.95},
         "pooled_over_folds": True,
     }
-
-
-def render_report(report: dict, title: str = "") -> str:
-    from tabulate import tabulate
-
-    lines = [title] if title else []
-    m = report["metrics"]
-    seeds = f", {report['n_seeds']} seeds (mean ± std over seeds)" if report["n_seeds"] > 1 else ""
-    lines.append(f"{report['n_samples']} samples from {report['n_subjects']} subjects, K = {len(report['classes'])}"
-                 f"{seeds}; 95% CI by bootstrap over subjects ({report['bootstrap']['draws']} draws)")
-    rows = []
-    for key, name in METRIC_TITLES.items():
-        v = m[key]
-        std = f" ± {v['std']:.4f}" if report["n_seeds"] > 1 else ""
-        rows.append([name, f"{v['value']:.4f}{std}", f"[{v['ci'][0]:.4f}, {v['ci'][1]:.4f}]"])
-    lines.append(tabulate(rows, headers=["metric", "value", "95% CI"], disable_numparse=True))
-    lines.append("")
-    lines.append(tabulate([[p["class"], f"{p['precision']:.3f}", f"{p['recall']:.3f}", f"{p['f1']:.3f}", p["support"]]
-                           for p in report["per_class"]], headers=["class", "precision", "recall", "F1", "support"],
-                          disable_numparse=True))
-    cm = report["confusion"][0]
-    lines.append("")
-    lines.append("confusion (rows = truth, columns = prediction" + (", seed 1" if report["n_seeds"] > 1 else "") + ")")
-    lines.append(tabulate([[c, *row] for c, row in zip(report["classes"], cm)], headers=["", *report["classes"]]))
-    for note, key in (("never predicted (F1 = 0, kept in the mean)", "never_predicted"),
-                      ("absent from the truth (F1 = recall = 0, kept in the mean)", "absent")):
-        if report[key]:
-            lines.append(f"{note}: {', '.join(report[key])}")
-    return "\n".join(lines)

@@ -12,11 +12,12 @@ Modules, one job each:
 - dynamics: onset/apex/offset timing, asynchronous AU apexes, annotation jitter
 - nuisance: head motion, blinks, flicker
 - plan: everything but the pixels; render: the pixels; writer: files and manifests
+- defects: the real releases' defects planted in the corpus, and the synthetic release's errata
 - truth: the ground-truth API (`load_truth`); cli: the command; difficulty: reference classifiers
 """
 from __future__ import annotations
 
-GENERATOR_VERSION = "1.0"
+GENERATOR_VERSION = "1.1"  # 1.1: planted defects and their errata, release cell types
 
 
 def __getattr__(name: str):  # lazy: importing the package must not import numpy/cv2

@@ -32,8 +32,14 @@ class EventPlan:
     label_noise: bool
     aus: list[str]
     event: dynamics.Event      # true timing
-    annotated: tuple[int, int | None, int]
+    annotated: tuple[int, int | None, int]  # the annotation as planned (what the errata restore)
     objective: str
+    defect: str | None = None  # a planted defect (synth.defects), or None
+    released: tuple[int, int | None, int] | None = None  # what the written file says, when it differs
+
+    @property
+    def written(self) -> tuple[int, int | None, int]:
+        return self.released or self.annotated
 
 
 @dataclass
@@ -54,6 +60,7 @@ class ClipPlan:
     gain: np.ndarray           # (T,) illumination
     noise_seed: int
     extra: dict = field(default_factory=dict)
+    written_clip: str | None = None  # the clip's name in the annotation when it differs from its folder (`J`)
 
     @property
     def n_frames(self) -> int:
@@ -88,11 +95,13 @@ class DatasetPlan:
         out = []
         for s in self.subjects:
             for c in s.clips:
+                folder = {"folder": c.clip} if c.written_clip else {}
                 for e in c.events:
-                    on, ap, off = e.annotated
-                    out.append(AnnotationRecord(subject=c.subject, clip=c.clip, onset=on, apex=ap, offset=off,
-                                                emotion=e.label, aus=format_aus(e.aus), fps=c.fps, split=c.split,
-                                                extra={**c.extra, **_objective_column(self.key, e)}))
+                    on, ap, off = e.written
+                    out.append(AnnotationRecord(subject=c.subject, clip=c.written_clip or c.clip, onset=on, apex=ap,
+                                                offset=off, emotion=e.label, aus=format_aus(e.aus), fps=c.fps,
+                                                split=c.split,
+                                                extra={**c.extra, **_objective_column(self.key, e), **folder}))
         return out
 
     @property
@@ -223,7 +232,11 @@ def plan_dataset(spec: DatasetSpec, config: SynthConfig, seed: int, subjects: in
             pos += counts[k]
             subject_plans.append(_plan_subject(spec, config, seed, split, number, fps_of[number], mine))
     subject_plans.sort(key=lambda p: p.subject)
-    return DatasetPlan(spec.key, seed, config, subject_plans)
+    plan = DatasetPlan(spec.key, seed, config, subject_plans)
+    from harness.synth.defects import plant
+
+    plant(plan)
+    return plan
 
 
 def _subject_fps(r: np.random.Generator, spec: DatasetSpec, split: SplitSpec, subs: list[int]) -> dict[int, float]:

@@ -17,6 +17,7 @@ from pathlib import Path
 from harness.errors import BadInput
 from harness.synth import GENERATOR_VERSION
 from harness.synth.config import SynthConfig
+from harness.synth.defects import planted_summary, write_errata
 from harness.synth.plan import DatasetPlan, plan_dataset
 from harness.synth.specs import get_spec, resolve_like
 from harness.synth.truth import INDEX, TRUTH_DIR, clip_path, dump_json
@@ -64,7 +65,7 @@ def manifest(plan: DatasetPlan) -> dict:
         "generator": GENERATOR_VERSION, "dataset": plan.key, "seed": plan.seed, "config": plan.config.as_dict(),
         "subjects": len(plan.subjects), "samples": samples, "clips": clips, "frames": plan.n_frames,
         "label_noise_samples": noisy, "fps_samples": dict(sorted(fps.items())), "splits": splits,
-        "environment": _environment(),
+        "defects": planted_summary(plan), "environment": _environment(),
     }
 
 
@@ -172,6 +173,7 @@ def generate(out: Path, like: str | list[str], seed: int = 0, config: SynthConfi
             raise AssertionError("frames are rendered by harness.synth.render")
 
         write_release(release, k, plan.records(), no_frames, config.jpeg_quality, write_frames=False)
+        write_errata(plan, truth, GENERATOR_VERSION)
         index = {e.sample_id: [clip_path(c.subject, c.clip), i]
                  for s in plan.subjects for c in s.clips for i, e in enumerate(c.events)}
         dump_json(truth / INDEX, index)

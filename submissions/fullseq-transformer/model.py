@@ -4,12 +4,12 @@ Input: a batch of region-motion sequences `x` (B, T, R, 2) -- per frame, each AU
 the onset frame, minus the global motion -- and `valid` (B, T) bool, True on real steps, False on padding.
 
     frame t:  region r -> v[t, r] = x[t, r] @ W_r + b_r           (a linear map per region: R x (2 -> dim))
-              a[t, :]   = softmax_r(score(v[t, :]))                (adaptive attention over regions)
+              a[t, :]   = softmax_r(score(v[t, :]))                (our reading of "adaptive attention" over regions)
               token[t]  = LN(R * sum_r a[t, r] v[t, r])
     sequence: [CLS, token_1..token_T] + learnable position embedding
               -> 5 pre-LN transformer layers, padded steps masked out of every attention (as keys)
-              -> readout: attention pooling over the valid step outputs (adaptive attention over time; default),
-                 the CLS output (the MEGC2024 code's readout), or both concatenated -> Linear -> logits
+              -> readout: the CLS output (the MEGC2024 code's readout; default), attention pooling over the
+                 valid step outputs (our reading of "adaptive attention over time"), or both -> Linear -> logits
 
 Why this shape: with uniform region weights (a = 1/R) the token is exactly the MEGC2024 code's embedding
 `LayerNorm(Linear(R*2 -> dim))` of the flattened regions (sum of per-region linear maps), so switching the
@@ -116,7 +116,7 @@ class FullSequenceTransformer(nn.Module):
 
     def __init__(self, n_regions: int, n_classes: int, max_len: int, dim: int = 64, depth: int = 5, heads: int = 8,
                  dim_head: int = 64, mlp_dim: int = 64, dropout: float = 0.0, emb_dropout: float = 0.0,
-                 region_attention: bool = True, readout: str = "attention"):
+                 region_attention: bool = True, readout: str = "cls"):
         super().__init__()
         if readout not in READOUTS:
             raise ValueError(f"readout must be one of {READOUTS}, got {readout!r}")

@@ -1,17 +1,19 @@
 """HTNet + LAPE + ESAAT + diffusion augmentation (Zhang et al., Sci Rep 2025): the submission.
 
 fit (one fold, training subjects only):
- 1. onset→apex flow mosaics of the training samples (shared preprocessing); per-channel standardisation
-    with statistics of these inputs;
- 2. [diffusion] train the denoiser on these inputs and generate minority-class samples (counts recorded);
+ 1. onset→apex flow mosaics of the training samples (shared preprocessing, the `inputs` recipe); per-channel
+    standardisation with statistics of these inputs, where `standardise` (HTNet's own recipe feeds 0-255);
+ 2. [diffusion] train the denoiser on these inputs and generate minority-class samples (counts and the
+    samples' statistics recorded);
  3. train HTNet (agent attention if ESAAT, LAPE if on) for `epochs - finetune_epochs` epochs on real +
     generated inputs;
  4. [ESAAT] score every attention layer's transfer entropy on the REAL training inputs, remove the lowest
     `esaat_remove` fraction (attention -> identity), fine-tune for the remaining `finetune_epochs` epochs;
     without ESAAT the model simply trains those epochs too, so every variant trains `epochs` epochs in all;
  5. record parameters and FLOPs before and after selection, layers removed, generated counts, latency.
-predict: the same mosaics, standardised with the training statistics, through the trained model. Fixed epochs:
-no model selection on anything but training data.
+predict: the same mosaics, standardised with the training statistics, through the trained model. Fixed epochs in
+every profile (HTNet's script picks each subject's best epoch on that subject; ours never does): no model
+selection on anything but training data.
 """
 from __future__ import annotations
 
@@ -49,7 +51,8 @@ class Config:
     diffusion_width: int = 64
     diffusion_patch: int = 1
     diffusion_max_ratio: float = 1.0
-    diffusion_update: str = "ddpm"
+    diffusion_update: str = "clipped_x0"
+    diffusion_target: str = "eps"      # what the denoiser predicts: "eps" (eq. 9) | "x0" (the clean sample)
     # training (Sci Rep: Adam, lr 5e-5, 800 epochs, cross-entropy; HTNet: batch 256, no scheduler)
     epochs: int = 800
     finetune_epochs: int = 200
@@ -61,8 +64,10 @@ class Config:
     class_weighting: str = "balanced"
     grad_clip: float | None = None
     amp: bool = True
-    # input
-    flow_backend: str = "dis"
+    # input (inputs.py): "htnet" = HTNet's published 28 px recipe per dataset; "wide" = the shared mosaic
+    inputs: str = "wide"
+    standardise: bool = True           # per-channel z-score with the training fold's statistics (HTNet: none)
+    flow_backend: str = "dis"          # "wide" only ("htnet" takes its flow per dataset)
     flow_params: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -79,6 +84,12 @@ class Config:
         cfg = cls(**values)
         if not 0 <= cfg.finetune_epochs <= cfg.epochs:
             raise ValueError(f"finetune_epochs must be in [0, epochs], got {cfg.finetune_epochs}")
+        from .inputs import HTNET_SIDE, INPUTS
+
+        if cfg.inputs not in INPUTS:
+            raise ValueError(f"inputs must be one of {tuple(INPUTS)}, got {cfg.inputs!r}")
+        if cfg.inputs == "htnet" and cfg.image_size != HTNET_SIDE:
+            raise ValueError(f"inputs 'htnet' is HTNet's {HTNET_SIDE} px input: image_size must be {HTNET_SIDE}")
         return cfg
 
 
@@ -107,7 +118,8 @@ class HtnetEsaat:
     def _inputs(self, samples, context: Context) -> tuple[np.ndarray, np.ndarray]:
         from .inputs import flow_mosaics
 
-        return flow_mosaics(samples, context, self.cfg.image_size, self.cfg.flow_backend, self.cfg.flow_params)
+        c = self.cfg
+        return flow_mosaics(samples, context, c.image_size, c.flow_backend, c.flow_params, c.inputs)
 
     def _standardise(self, x: np.ndarray) -> np.ndarray:
         return ((x - self.mean_) / self.std_).astype(np.float32)
@@ -135,8 +147,11 @@ class HtnetEsaat:
         raw, y = raw[ok], train.labels[ok]
         if len(y) == 0:
             raise ValueError("no training sample had a face: nothing to train on")
-        self.mean_ = raw.mean(axis=(0, 2, 3), keepdims=True)
-        self.std_ = raw.std(axis=(0, 2, 3), keepdims=True) + 1e-6
+        if c.standardise:
+            self.mean_ = raw.mean(axis=(0, 2, 3), keepdims=True)
+            self.std_ = raw.std(axis=(0, 2, 3), keepdims=True) + 1e-6
+        else:  # the inputs as they come (HTNet trains on 0-255 values)
+            self.mean_, self.std_ = np.zeros((1, 3, 1, 1), np.float32), np.ones((1, 3, 1, 1), np.float32)
         x_real = self._standardise(raw)
         seeds = context.rng(stream=8).integers(0, 2 ** 31 - 1, size=2)
         details: dict[str, Any] = {"train_real": int(len(y))}  # non-numeric record: kept out of ablation columns
@@ -173,13 +188,27 @@ class HtnetEsaat:
             dcfg = diff.DiffusionConfig(T=c.diffusion_T, train_steps=c.diffusion_train_steps,
                                         batch_size=c.diffusion_batch_size, lr=c.diffusion_lr,
                                         width=c.diffusion_width, patch=c.diffusion_patch,
-                                        max_ratio=c.diffusion_max_ratio, update=c.diffusion_update)
+                                        max_ratio=c.diffusion_max_ratio, update=c.diffusion_update,
+                                        target=c.diffusion_target)
             gx, gy, generated = diff.augment(x_real, y, k, dcfg, seed, context.device)
             x_train, y_train = np.concatenate([x_real, gx]), np.concatenate([y, gy])
             details["diffusion_s"] = round(time.perf_counter() - t0, 3)
+            self._record_quality(diff.sample_quality(x_real, y, gx, gy, k), context, details)
         context.record("generated", {cls: int(n) for cls, n in zip(classes, generated)})
         context.record("generated_total", int(generated.sum()))
         return x_train, y_train
+
+    @staticmethod
+    def _record_quality(quality: dict[str, float], context: Context, details: dict) -> None:
+        """What the generated samples look like (`diffusion.sample_quality`): all of it in `details`, and the three
+        numbers that say whether they are data or noise as their own records (ablation columns)."""
+        if not quality:
+            return
+        details["generated_quality"] = quality
+        context.record("gen_saturated", quality["saturated"])
+        if "other_class_dist" in quality:  # the fold's training set has another class to compare with
+            context.record("gen_own_other_dist", round(quality["own_class_dist"] / quality["other_class_dist"], 4))
+            context.record("gen_probe_acc", quality["probe_acc"])
 
     def _train_and_select(self, model, x_train: np.ndarray, y_train: np.ndarray, x_real: np.ndarray, k: int,
                           context: Context, details: dict) -> list[str]:

@@ -70,7 +70,8 @@ class FakePreprocess:
         rng = self._rng(sample)
         base = rng.integers(60, 200, (40, 40)).astype(np.float64)
         d = DIRECTIONS[self.truth[sample.sample_id]]
-        frames = [np.roll(base, (int(round(-d[1] * t / 3)), int(round(d[0] * t / 3))), axis=(0, 1)) for t in range(n)]
+        frames = [np.roll(base, (int(round(-d[1] * t / 3)), int(round(d[0] * t / 3))), axis=(0, 1))
+                  for t in range(n or 24)]
         return np.clip(frames, 0, 255).astype(np.uint8)
 
 
@@ -104,7 +105,8 @@ def _bundle(name: str, **overrides):
 
 
 @pytest.mark.parametrize("name, n_features, overrides", [
-    ("lbp-top", 5 * 5 * 3 * 59, {"frames": 10, "radius_t": 2}),
+    ("lbp-top", 5 * 5 * 3 * 15, {"radius_t": 2}),                     # P = 4 (the MEGC2019 setting): 15 bins
+    ("lbp-top", 5 * 5 * 3 * 59, {"points_xy": 8, "points_xt": 8, "points_yt": 8, "temporal": "linear"}),
     ("bi-woof", 200, {}),
 ])
 def test_svm_baselines_predict_every_test_sample_and_record_what_they_did(tmp_path, name, n_features, overrides):
@@ -140,6 +142,24 @@ def test_featref_learns_records_cost_and_is_deterministic_for_a_seed(tmp_path):
     assert out.labels[0] == model.majority_ and ctx.records["test_no_face_majority"] == 1
     rec = ctx.records
     assert rec["n_params"] > 0 and rec["flops"] > 0 and rec["latency_ms"] > 0 and rec["epochs_run"] == 12
+
+
+def test_featref_proposal_weight_reaches_the_loss_and_changes_the_trained_weights(tmp_path):
+    """The `no-proposal-loss` ablation row once equalled `full` to every digit: the weight does reach the loss
+    (the two rows differ in their probabilities, just not in an argmax). Same seed, same data: only λ differs."""
+    train, test, pre = _world(per_class=4)
+    tiny = {"width": 2, "reduce": 4, "dim": 8, "epochs": 4, "size": 16}
+    states, probas = {}, {}
+    for lam in (0.0, 1.0):
+        ctx = _context(tmp_path / str(lam), pre)
+        model = _bundle("featref", proposal_weight=lam, **tiny)
+        model.fit(train, ctx)
+        states[lam] = {k: v.detach().clone() for k, v in model.model.state_dict().items()}
+        probas[lam] = model.predict(test, ctx).proba
+    shared = [k for k in states[0.0] if k.startswith("shared.") and k.endswith("weight")]
+    changed = [k for k in shared if not np.array_equal(states[0.0][k].numpy(), states[1.0][k].numpy())]
+    assert changed == shared  # the proposal loss's gradient reaches every shared layer, not only its own heads
+    assert np.abs(probas[0.0] - probas[1.0]).max() > 1e-4
 
 
 def test_featref_early_stopping_uses_the_inner_split_of_training_subjects(tmp_path):

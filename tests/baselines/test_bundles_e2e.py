@@ -8,6 +8,8 @@ import json
 
 import pytest
 
+from harness.leaderboard.render import measured_rows
+from harness.protocols import get_protocol
 from harness.runner.run import submit
 from harness.store.db import open_store
 
@@ -20,6 +22,9 @@ RUNS = {
     "featref": ({"epochs": 2, "width": 2, "reduce": 4, "dim": 8},
                 {"n_params", "flops", "latency_ms", "epochs_run", "cpu_s", "train_no_face"}),
 }
+
+
+DISPLAY = {"lbp-top": "LBP-TOP + SVM", "bi-woof": "Bi-WOOF + SVM", "featref": "FeatRef (reconstruction)"}
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +45,13 @@ def test_baseline_runs_every_loso_fold_and_records_its_costs(corpus, bundle):
         folds = store.fold_records(store.runs(sub.id)[0]["id"])
         assert len(store.predictions(store.runs(sub.id)[0]["id"])) == out.report["n_samples"]
     assert len(folds) == 3
+    # what ran travels with the result and reaches the board: the display name and the profile with overrides
+    label = "quick (reduced) + " + ", ".join(f"{k}={v}" for k, v in sorted(overrides.items()))
+    assert sub.provenance["profile_label"] == label
+    assert sub.provenance["bundle"]["display_name"] == DISPLAY[bundle]
+    with open_store() as store:
+        rows = measured_rows(store, get_protocol("casme3-3class"), None)
+    assert f"{DISPLAY[bundle]} · {label}" in {r["label"] for r in rows}
     for fold, rec in folds.items():
         assert expected <= set(rec), f"{bundle} fold {fold} lacks {expected - set(rec)}"
         assert rec["train_no_face"] == 0 and rec["test_no_face_majority"] == 0

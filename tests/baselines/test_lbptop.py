@@ -102,13 +102,51 @@ def _naive_codes(clip: np.ndarray, plane: str, r: tuple[float, float, float], p:
     return out
 
 
-@pytest.mark.parametrize("radii", [(1, 1, 1), (1, 1, 2), (2, 3, 1)])
+@pytest.mark.parametrize("points", [(8, 8, 8), (4, 4, 4), (4, 6, 8)])
+@pytest.mark.parametrize("radii", [(1, 1, 1), (1, 1, 2), (2, 3, 1), (1, 1, 4)])
 @pytest.mark.parametrize("plane", ["xy", "xt", "yt"])
-def test_vectorised_nearest_codes_equal_the_per_pixel_definition(plane, radii):
+def test_vectorised_nearest_codes_equal_the_per_pixel_definition(plane, radii, points):
     rng = np.random.default_rng(1)
-    clip = rng.integers(0, 6, (7, 9, 10)).astype(np.uint8)  # few grey levels: many ties, the >= matters
-    params = lbptop.LbpTopParams(radius_x=radii[0], radius_y=radii[1], radius_t=radii[2])
-    np.testing.assert_array_equal(lbptop.plane_codes(clip, plane, params), _naive_codes(clip, plane, radii))
+    clip = rng.integers(0, 6, (10, 9, 10)).astype(np.uint8)  # few grey levels: many ties, the >= matters
+    params = lbptop.LbpTopParams(radius_x=radii[0], radius_y=radii[1], radius_t=radii[2], points_xy=points[0],
+                                 points_xt=points[1], points_yt=points[2])
+    p = dict(zip(lbptop.PLANES, points))[plane]
+    np.testing.assert_array_equal(lbptop.plane_codes(clip, plane, params), _naive_codes(clip, plane, radii, p))
+
+
+@pytest.mark.parametrize("points", [(4, 4, 4), (4, 6, 8)])
+def test_bilinear_codes_equal_scikit_image_on_every_plane_with_its_own_points(points):
+    """Where the definitions agree (bilinear sampling, one radius), every plane with its own P equals
+    scikit-image's `local_binary_pattern` on every slice of that plane (YT slices y-reversed: LBP-TOP's YT
+    neighbour sits at y - R cos a, scikit-image's column offset is + R cos a)."""
+    from skimage.feature import local_binary_pattern as lbp
+
+    rng = np.random.default_rng(3)
+    clip = rng.integers(0, 8, (9, 12, 11)).astype(np.uint8)
+    r = 1.5
+    params = lbptop.LbpTopParams(radius_x=r, radius_y=r, radius_t=r, points_xy=points[0], points_xt=points[1],
+                                 points_yt=points[2], interpolation="bilinear")
+    t_n, h, w = clip.shape
+    b = 2
+    p_xy, p_xt, p_yt = points
+    xy = np.stack([lbp(clip[t], p_xy, r, "default")[b:h - b, b:w - b] for t in range(b, t_n - b)])
+    xt = np.stack([lbp(clip[:, y, :], p_xt, r, "default")[b:t_n - b, b:w - b] for y in range(b, h - b)], axis=1)
+    yt = np.stack([lbp(clip[:, ::-1, x], p_yt, r, "default")[b:t_n - b, b:h - b][:, ::-1]
+                   for x in range(b, w - b)], axis=2)
+    for plane, ref in zip(lbptop.PLANES, (xy, xt, yt)):
+        np.testing.assert_array_equal(lbptop.plane_codes(clip, plane, params), ref.astype(np.int64), err_msg=plane)
+
+
+def test_points_per_plane_set_each_planes_u2_bins():
+    params = lbptop.LbpTopParams(points_xy=4, points_xt=4, points_yt=4)       # the MEGC2019 baseline: P = 4
+    assert [params.bins(p) for p in lbptop.PLANES] == [15, 15, 15] and params.n_features == 5 * 5 * 3 * 15
+    mixed = lbptop.LbpTopParams(points_xy=4, points_xt=6, points_yt=8, radius_t=2)
+    assert mixed.n_features == 25 * (15 + 33 + 59)
+    clip = np.random.default_rng(4).integers(0, 256, (8, 30, 30)).astype(np.uint8)
+    f = lbptop.lbp_top(clip, mixed).reshape(25, -1)
+    np.testing.assert_allclose(f[:, :15].sum(1), 1.0, rtol=1e-6)              # XY: 15 bins, normalised
+    np.testing.assert_allclose(f[:, 15:48].sum(1), 1.0, rtol=1e-6)            # XT: 33
+    np.testing.assert_allclose(f[:, 48:].sum(1), 1.0, rtol=1e-6)              # YT: 59
 
 
 def test_bilinear_xy_codes_equal_scikit_image_bit_for_bit():

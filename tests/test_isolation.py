@@ -229,6 +229,10 @@ def test_without_namespaces_landlock_still_blocks_and_the_gaps_are_recorded(tmp_
     for d in (data, work, frames):
         d.mkdir()
     (data / "labels.xlsx").write_text("secret")
+    outside = socket.socket(socket.AF_UNIX)  # a process outside the fold, on an abstract address
+    outside.bind(f"\0harness-test-{os.getpid()}")
+    outside.listen(1)
+    parent = os.getpid()
     ours, theirs = socket.socketpair()
     log = os.open(tmp_path / "log", os.O_WRONLY | os.O_CREAT)
     pid = os.fork()
@@ -237,11 +241,14 @@ def test_without_namespaces_landlock_still_blocks_and_the_gaps_are_recorded(tmp_
             ours.close()
             plan = plan_for_fold(str(work), str(frames), str(tmp_path / "bundle"), [str(data)])
             facts, moved = confine(plan, {theirs.fileno()}, log, str(work), str(frames), namespaces=False)
-            try:
-                open(data / "labels.xlsx").read()
-                facts["read"] = "ok"
-            except OSError as exc:
-                facts["read"] = exc.strerror
+            for probe, attempt in (("read", lambda: open(data / "labels.xlsx").read()),
+                                   ("abstract", lambda: socket.socket(socket.AF_UNIX).connect(f"\0harness-test-{parent}")),
+                                   ("signal", lambda: os.kill(parent, 0))):
+                try:
+                    attempt()
+                    facts[probe] = "ok"
+                except OSError as exc:
+                    facts[probe] = exc.strerror
             theirs.sendall(json.dumps({"facts": facts, "moved": moved}).encode())
         finally:
             os._exit(0)
@@ -249,8 +256,11 @@ def test_without_namespaces_landlock_still_blocks_and_the_gaps_are_recorded(tmp_
     os.close(log)
     got = json.loads(ours.makefile().read())
     os.waitpid(pid, 0)
+    outside.close()
     facts = got["facts"]
     assert facts["read"] != "ok" and facts["landlock"].startswith("landlock") and got["moved"] == {}
+    if abi_version() >= 6:  # scoped: no signal to, no abstract socket of, a process outside the fold
+        assert facts["abstract"] != "ok" and facts["signal"] != "ok", facts
     not_held = guarantees_not_held({"sandbox": "on", "fold_records": {"0": {"f": {"isolation": facts}}}})
     assert not_held == ["no private network, IPC, /proc and /dev/shm (namespaces unavailable)",
                         "no private root (paths outside the fold, named sockets included, can be reached by name)",

@@ -1,4 +1,5 @@
-"""Imported once by the fork server: pay the heavy imports (and torch's lazy set-up) once per run, not per fold.
+"""Imported once by the zygote (zygote.py): pay the heavy imports (and torch's lazy set-up) once per harness
+process, not per fold.
 
 Nothing here starts threads or touches data, so forking from this state is safe and clean.
 """

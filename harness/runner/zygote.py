@@ -47,8 +47,10 @@ class Zygote:
         self._lock = threading.Lock()
 
     def start(self) -> None:
-        if self.proc is not None:
+        if self.proc is not None and self.proc.poll() is None:
             return
+        if self.sock is not None:  # it died (killed, out of memory): start a new one
+            self.sock.close()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         env = {k: v for k, v in os.environ.items() if not k.startswith("HARNESS_")}
         self.proc = subprocess.Popen([sys.executable, "-c", _BOOT, str(theirs.fileno())], pass_fds=[theirs.fileno()],

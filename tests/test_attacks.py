@@ -155,7 +155,7 @@ def _stop_daemon() -> None:
         s.close()
 
 
-# ----- cache poisoning --------------------------------------------------------------------------------------------------
+# ----- cache poisoning ---------------------------------------------------------------------------------------------
 def test_one_team_cannot_poison_what_another_reads(corpus, harness_home):
     honest = submit(BUNDLES / "cache-reader", "casme3-7class", data_root=corpus, team="blue")
     before = stored_predictions(honest.submission_id)

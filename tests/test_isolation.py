@@ -241,9 +241,10 @@ def test_without_namespaces_landlock_still_blocks_and_the_gaps_are_recorded(tmp_
             ours.close()
             plan = plan_for_fold(str(work), str(frames), str(tmp_path / "bundle"), [str(data)])
             facts, moved = confine(plan, {theirs.fileno()}, log, str(work), str(frames), namespaces=False)
-            for probe, attempt in (("read", lambda: open(data / "labels.xlsx").read()),
-                                   ("abstract", lambda: socket.socket(socket.AF_UNIX).connect(f"\0harness-test-{parent}")),
-                                   ("signal", lambda: os.kill(parent, 0))):
+            probes = (("read", lambda: open(data / "labels.xlsx").read()),
+                      ("abstract", lambda: socket.socket(socket.AF_UNIX).connect(f"\0harness-test-{parent}")),
+                      ("signal", lambda: os.kill(parent, 0)))
+            for probe, attempt in probes:
                 try:
                     attempt()
                     facts[probe] = "ok"

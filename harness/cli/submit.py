@@ -58,7 +58,8 @@ def parse_overrides(items: tuple[str, ...]) -> dict:
               help="Train all LOSO folds at once as one stacked model (reviewed neural bundles with batched_spec): "
                    "one process then sees every fold's labels.")
 @click.option("--trust-bundle", is_flag=True,
-              help="Allow --fold-batched for a bundle that is not on the reviewed list (recorded, marked on the board).")
+              help="Allow --fold-batched for a bundle that is not on the reviewed list (recorded, marked on the "
+                   "board).")
 @click.option("--fold-time-limit", "fold_time_limit", type=click.FloatRange(min=0, min_open=True), default=None,
               metavar="SECONDS", help="Kill a fold (and fail the run) after this long; default: the protocol's "
                                       "fold_time_limit_s, else 6 h.")

@@ -170,7 +170,8 @@ class Cache:
             if meta.pop("__key__", None) != key:
                 raise ValueError("entry holds another key")
             mac = meta.pop("__mac__", None)
-            if not isinstance(mac, str) or not hmac.compare_digest(mac, entry_mac(self.mac_key, kind, key, arrays, meta)):
+            expected = entry_mac(self.mac_key, kind, key, arrays, meta)
+            if not isinstance(mac, str) or not hmac.compare_digest(mac, expected):
                 self.rejected += 1
                 raise ValueError("entry was not written by the harness (its MAC does not verify)")
         except Exception:  # a damaged or forged entry is never returned: drop it, recompute

@@ -14,6 +14,10 @@ _KNOBS = "\n".join(f"  {name} (default {default}): {doc}" for name, default, doc
 @click.option("--out", "out", type=click.Path(file_okay=False), default=None,
               help="Data root to write ROOT/<dataset>/ and ROOT/_truth/ into "
                    "(default: the embedded corpus location, $HARNESS_HOME/synthetic).")
+@click.option("--scale", default="default", show_default=True, metavar="SCALE",
+              help="default (the small corpus of CI and the main job) or official (each dataset at its release's "
+                   "size and composition: subjects, samples, class and frame-rate counts; minutes and gigabytes, "
+                   "see harness/synth/README.md).")
 @click.option("--subjects", type=int, default=None, help="Subjects per dataset (default: per-dataset, see specs).")
 @click.option("--size", type=int, default=None, help="Frame width and height in pixels (default 128).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Master seed; same seed and settings give "
@@ -28,7 +32,7 @@ _KNOBS = "\n".join(f"  {name} (default {default}): {doc}" for name, default, doc
 @click.option("--force", is_flag=True, help="Replace datasets already present under --out.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest summary as JSON.")
-def synth(like: str, out: str | None, subjects: int | None, size: int | None, seed: int, amplitude: float | None,
+def synth(like: str, out: str | None, scale: str, subjects: int | None, size: int | None, seed: int, amplitude: float | None,
           noise: float | None, label_noise: float | None, settings: tuple[str, ...], workers: int | None,
           force: bool, quiet: bool, as_json: bool) -> None:
     """Write a synthetic micro-expression corpus laid out exactly like the real releases.
@@ -56,13 +60,14 @@ def synth(like: str, out: str | None, subjects: int | None, size: int | None, se
     config = build_config(values)
     root = Path(out) if out else default_synthetic_root()
     summary = generate(root, like, seed=seed, config=config, subjects=subjects, workers=workers, force=force,
-                       progress=not quiet)
+                       progress=not quiet, scale=scale)
     rows = [{"dataset": k, "subjects": m["subjects"], "samples": m["samples"], "clips": m["clips"],
              "frames": m["frames"]} for k, m in summary.datasets.items()]
     if as_json:
         from harness.cli.options import echo_json
 
-        echo_json({"root": str(summary.root), "seed": seed, "config": config.as_dict(), "datasets": rows,
+        echo_json({"root": str(summary.root), "seed": seed, "scale": scale, "config": config.as_dict(),
+                   "datasets": rows,
                    "frames": summary.frames, "seconds": round(summary.seconds, 1)})
         return
     from tabulate import tabulate

@@ -195,8 +195,13 @@ SAMPLE_IDS: dict[str, Callable[[str, str, int], str]] = {
 
 
 # ----- planning ------------------------------------------------------------------------------------------------
-def plan_dataset(spec: DatasetSpec, config: SynthConfig, seed: int, subjects: int | None = None) -> DatasetPlan:
-    """The whole plan of one dataset-like corpus."""
+def plan_dataset(spec: DatasetSpec, config: SynthConfig, seed: int, subjects: int | None = None,
+                 scale: str = "default") -> DatasetPlan:
+    """The whole plan of one dataset-like corpus, at a scale of `specs.SCALES`."""
+    from harness.synth.specs import get_scale
+
+    if get_scale(scale).exact:
+        return _finish(spec, config, seed, _plan_official(spec, config, seed))
     n_subjects = int(subjects if subjects is not None else spec.subjects)
     if n_subjects < len(spec.splits):
         from harness.errors import BadInput
@@ -231,12 +236,99 @@ def plan_dataset(spec: DatasetSpec, config: SynthConfig, seed: int, subjects: in
             mine = labels[pos:pos + counts[k]]
             pos += counts[k]
             subject_plans.append(_plan_subject(spec, config, seed, split, number, fps_of[number], mine))
+    return _finish(spec, config, seed, subject_plans)
+
+
+def _finish(spec: DatasetSpec, config: SynthConfig, seed: int, subject_plans: list[SubjectPlan]) -> DatasetPlan:
     subject_plans.sort(key=lambda p: p.subject)
     plan = DatasetPlan(spec.key, seed, config, subject_plans)
     from harness.synth.defects import plant
 
     plant(plan)
     return plan
+
+
+def _plan_official(spec: DatasetSpec, config: SynthConfig, seed: int) -> list[SubjectPlan]:
+    """Every split at its release's size: its subjects, its samples, its exact label and frame-rate counts (a
+    DFME subject keeps one frame rate, so the subjects of a rate share exactly its samples), and the release's
+    `OfficialLayout` (subjects holding only some labels, pinned rows, clips per subject)."""
+    layout = spec.official
+    r = rng(seed, spec.key, "plan", "official")
+    pinned_numbers = sorted({number for number, _, _ in layout.pinned})
+    lo, hi = spec.subject_pool
+    pool = [n for n in range(lo, max(hi, lo + spec.official_subjects - 1) + 1) if n not in pinned_numbers]
+    numbers = pinned_numbers + [int(n) for n in r.choice(pool, spec.official_subjects - len(pinned_numbers),
+                                                          replace=False)]
+    numbers = [numbers[j] for j in r.permutation(len(numbers))]
+    drafts: list[tuple[SplitSpec, int, float, list[str]]] = []
+    start = 0
+    for split in spec.splits:
+        subs = numbers[start:start + split.subjects]
+        start += split.subjects
+        drafts += _official_split(r, spec, split, subs)
+    clips = _clips_per_subject(r, spec, [len(labels) for _, _, _, labels in drafts])
+    plans = []
+    for (split, number, fps, labels), n_clips in zip(drafts, clips):
+        pins = tuple((clip, label) for n, clip, label in layout.pinned if n == number)
+        plans.append(_plan_subject(spec, config, seed, split, number, fps, labels, n_clips, pins))
+    return plans
+
+
+def _official_split(r: np.random.Generator, spec: DatasetSpec, split: SplitSpec, subs: list[int]
+                    ) -> list[tuple[SplitSpec, int, float, list[str]]]:
+    """(split, subject number, fps, labels) per subject of one split, the counts exactly the release's."""
+    rates = split.fps or {spec.fps: split.samples}
+    groups = allocate(len(subs), rates, minimum=1)
+    counts: dict[int, int] = {}
+    fps_of: dict[int, float] = {}
+    i = 0
+    for rate, n_subjects in groups.items():
+        mine = subs[i:i + n_subjects]
+        i += n_subjects
+        shares = allocate(rates[rate], {k: float(r.gamma(4.0)) for k in range(len(mine))}, minimum=1)
+        for k, number in enumerate(mine):
+            counts[number], fps_of[number] = shares[k], float(rate)
+    labels = [lab for lab, c in split.labels.items() for _ in range(c)]
+    labels = [labels[j] for j in r.permutation(len(labels))]
+    given: dict[int, list[str]] = {n: [] for n in subs}
+
+    def take(number: int, allowed) -> None:
+        while len(given[number]) < counts[number]:
+            j = next((j for j, lab in enumerate(labels) if allowed(lab)), None)
+            if j is None:
+                raise ValueError(f"{spec.key}: the official layout asks for more labels than {split.name} holds")
+            given[number].append(labels.pop(j))
+
+    pinned = [(n, label) for n, _, label in spec.official.pinned if n in given]
+    for number, label in pinned:  # a pinned row is its subject's first label (and its own clip)
+        given[number].append(labels.pop(labels.index(label)))
+    free = [n for n in subs if n not in {p for p, _ in pinned}]
+    for n_subjects, only in spec.official.label_only:
+        for number in free[:n_subjects]:
+            take(number, lambda lab, only=only: lab in only)
+        free = free[n_subjects:]
+    for number in subs:
+        take(number, lambda lab: True)
+    return [(split, n, fps_of[n], given[n]) for n in subs]
+
+
+def _clips_per_subject(r: np.random.Generator, spec: DatasetSpec, samples: list[int]) -> list[int | None]:
+    """How many clips hold each subject's samples: `OfficialLayout.clips` shared in proportion to the samples,
+    at least one and at most min(samples, `max_clips_per_subject`) each; None (one clip per sample) without it."""
+    total = spec.official.clips
+    if total is None:
+        return [None] * len(samples)
+    caps = [min(n, spec.max_clips_per_subject) for n in samples]
+    if not len(samples) <= total <= sum(caps):
+        raise ValueError(f"{spec.key}: {total} clips cannot hold {sum(samples)} samples of {len(samples)} subjects")
+    clips = allocate(total, {k: n for k, n in enumerate(samples)}, minimum=1)
+    out = [min(clips[k], caps[k]) for k in range(len(samples))]
+    order = [int(k) for k in r.permutation(len(samples))]
+    while sum(out) < total:  # clips a cap took away go to subjects with room left
+        k = next(k for k in order if out[k] < caps[k])
+        out[k] += 1
+        order = order[1:] + order[:1]
+    return out
 
 
 def _subject_fps(r: np.random.Generator, spec: DatasetSpec, split: SplitSpec, subs: list[int]) -> dict[int, float]:
@@ -249,13 +341,21 @@ def _subject_fps(r: np.random.Generator, spec: DatasetSpec, split: SplitSpec, su
 
 
 def _plan_subject(spec: DatasetSpec, config: SynthConfig, seed: int, split: SplitSpec, number: int, fps: float,
-                  labels: list[str]) -> SubjectPlan:
+                  labels: list[str], n_clips: int | None = None, pinned: tuple[tuple[str, str], ...] = ()
+                  ) -> SubjectPlan:
+    """One subject's clips. n_clips: how many clips hold its labels (else drawn per `events_per_clip`); pinned:
+    (clip, label) rows named by the release, each the first of `labels` in turn and alone in its clip."""
     subject = spec.subject_format.format(number)
     r = rng(seed, spec.key, subject, "subject")
     face = sample_face(rng(seed, spec.key, subject, "face"))
     lo, hi = spec.events_per_clip
-    groups: list[list[str]] = []
-    rest = list(labels)
+    groups: list[list[str]] = [[label] for _, label in pinned]
+    rest = list(labels[len(pinned):])
+    if n_clips is not None:
+        sizes = allocate(len(rest), {k: float(r.gamma(2.0)) for k in range(n_clips - len(pinned))}, minimum=1)
+        for k in range(n_clips - len(pinned)):
+            groups.append(rest[:sizes[k]])
+            rest = rest[sizes[k]:]
     while rest:
         k = int(r.integers(lo, hi + 1)) if hi > lo else lo
         if hi > lo and len(rest) > 13 * hi:  # keep CAS(ME)^3 clip letters within a..m when possible
@@ -263,11 +363,25 @@ def _plan_subject(spec: DatasetSpec, config: SynthConfig, seed: int, split: Spli
         groups.append(rest[:k])
         rest = rest[k:]
     names = CLIP_NAMERS[spec.clip_style](r, number, subject, [g[0] for g in groups])
+    if pinned:
+        names = _with_pinned(names, [clip for clip, _ in pinned])
     clips = []
     for name, group in zip(names, groups):
         clips.append(_plan_clip(spec, config, seed, split, subject, name, fps, group, face))
     clips.sort(key=lambda c: c.clip)
     return SubjectPlan(spec.key, subject, face, clips)
+
+
+def _with_pinned(names: list[str], pinned: list[str]) -> list[str]:
+    """The first names replaced by the pinned ones; a drawn name equal to a pinned one loses or gains CASME II's
+    trailing `f` (both spellings are release names)."""
+    out = list(pinned) + names[len(pinned):]
+    for i in range(len(pinned), len(out)):
+        if out[i] in out[:i]:
+            out[i] = out[i][:-1] if out[i].endswith("f") else out[i] + "f"
+    if len(set(out)) != len(out):
+        raise ValueError(f"clip names collide with the pinned ones: {out}")
+    return out
 
 
 def _motion_emotion(r: np.random.Generator, spec: DatasetSpec, split: SplitSpec, label: str, noise: float

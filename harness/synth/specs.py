@@ -2,7 +2,9 @@
 
 Class and split counts are those of the official annotation files (shared/reference/protocols-and-datasets.md);
 the generator keeps their proportions at any corpus size. Default sizes are small on purpose: the default
-corpus must generate in about a minute and let the whole main job run in minutes on two cores.
+corpus must generate in about a minute and let the whole main job run in minutes on two cores. `SCALES` names
+the sizes a corpus can have: `default` (those small sizes) and `official` (every split at its release's size and
+composition: subjects, samples, class counts, DFME's frame rates, CAS(ME)^3's clips; `OfficialLayout`).
 """
 from __future__ import annotations
 
@@ -23,6 +25,21 @@ class SplitSpec:
 
 
 @dataclass(frozen=True)
+class OfficialLayout:
+    """What a release holds beyond its split counts, planted only at `--scale official` (the protocols' counts
+    depend on it: CAS(ME)^3 3-class keeps 88 of 94 subjects, the MEGC2019 composite 24 of CASME II's 26).
+
+    clips: how many clip folders hold the samples (CAS(ME)^3: 463 for 860 MEs), or None for one per sample;
+    label_only: (subjects, labels): that many subjects whose every row carries one of those labels;
+    pinned: (subject number, clip, label): rows the protocols name (the MEGC2019 list leaves two CASME II rows out).
+    """
+
+    clips: int | None = None
+    label_only: tuple[tuple[int, tuple[str, ...]], ...] = ()
+    pinned: tuple[tuple[int, str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class DatasetSpec:
     key: str
     fps: float                      # frame rate when a split gives none
@@ -40,6 +57,12 @@ class DatasetSpec:
     objective_class: str | None = None  # annotation column holding the objective class (CAS(ME)^3, SAMM)
     folder_is_annotation: bool = False  # SMIC: no workbook; a clip folder spans onset..offset, no apex
     title: str = ""
+    official: OfficialLayout = OfficialLayout()
+    max_clips_per_subject: int = 13     # CAS(ME)^3 Part A: 13 videos per subject (clip letters a..m)
+
+    @property
+    def official_subjects(self) -> int:
+        return sum(s.subjects for s in self.splits)
 
 
 def _one(name: str) -> tuple[tuple[str, float], ...]:
@@ -74,7 +97,8 @@ SPECS: dict[str, DatasetSpec] = {
                  "happy": _one("happiness")},
         subject_pool=(1, 217), subject_format="spNO.{}", clip_style="casme3", first_frame=(60, 3000),
         events_per_clip=(1, 4), gap_ms=(300.0, 1000.0), objective_class="Objective class",
-        title="CAS(ME)^3 Part A (v2 annotation)"),
+        title="CAS(ME)^3 Part A (v2 annotation)",
+        official=OfficialLayout(clips=463, label_only=((6, ("others", "Others")),))),
     "casme2": DatasetSpec(
         key="casme2", fps=200.0, subjects=5, samples_per_subject=9.0,
         splits=(SplitSpec("all", 26, 255, {"others": 99, "disgust": 63, "happiness": 32, "repression": 27,
@@ -83,16 +107,20 @@ SPECS: dict[str, DatasetSpec] = {
                  "repression": _one("repression"), "surprise": _one("surprise"), "sadness": _one("sadness"),
                  "fear": _one("fear")},
         subject_pool=(1, 26), subject_format="sub{:02d}", clip_style="casme2", first_frame=(1, 400),
-        missing_apex="/", title="CASME II"),
+        missing_apex="/", title="CASME II",
+        official=OfficialLayout(label_only=((2, ("others", "sadness", "fear")),),
+                                # both negative in the release (disgust or repression: our notes do not say which)
+                                pinned=((4, "EP12_01f", "disgust"), (5, "EP09_05f", "disgust")))),
     "samm": DatasetSpec(
         key="samm", fps=200.0, subjects=5, samples_per_subject=9.0,
-        splits=(SplitSpec("all", 28, 159, {"Anger": 57, "Other": 26, "Happiness": 26, "Surprise": 15,
+        splits=(SplitSpec("all", 29, 159, {"Anger": 57, "Other": 26, "Happiness": 26, "Surprise": 15,
                                             "Contempt": 12, "Disgust": 9, "Fear": 8, "Sadness": 6}),),
         emotion={"Anger": _one("anger"), "Other": _one("others"), "Happiness": _one("happiness"),
                  "Surprise": _one("surprise"), "Contempt": _one("contempt"), "Disgust": _one("disgust"),
                  "Fear": _one("fear"), "Sadness": _one("sadness")},
         subject_pool=(6, 37), subject_format="{:03d}", clip_style="samm", first_frame=(1000, 9000),
-        missing_apex="-1", objective_class="Objective Classes", title="SAMM"),
+        missing_apex="-1", objective_class="Objective Classes", title="SAMM",
+        official=OfficialLayout(label_only=((1, ("Other",)),))),
     "smic": DatasetSpec(
         key="smic", fps=100.0, subjects=5, samples_per_subject=9.0,
         splits=(SplitSpec("all", 16, 164, {"negative": 70, "positive": 51, "surprise": 43}),),
@@ -103,6 +131,31 @@ SPECS: dict[str, DatasetSpec] = {
 }
 
 ORDER = ("dfme", "casme3", "casme2", "samm", "smic")
+
+
+@dataclass(frozen=True)
+class Scale:
+    """How big a corpus is: `exact` plans every split at its release's size and composition (subjects, samples,
+    label and frame-rate counts, `OfficialLayout`); otherwise the small defaults of each DatasetSpec, which
+    `--subjects` and `samples_per_subject` change."""
+
+    name: str
+    exact: bool
+    doc: str
+
+
+SCALES: dict[str, Scale] = {
+    "default": Scale("default", False, "small corpus for CI and the main job (sizes in specs.py)"),
+    "official": Scale("official", True, "every dataset at its release's size and composition"),
+}
+
+
+def get_scale(name: str) -> Scale:
+    if name not in SCALES:
+        from harness.registry import suggest
+
+        raise BadInput(suggest(name, list(SCALES), "corpus scale for --scale"))
+    return SCALES[name]
 
 
 def get_spec(key: str) -> DatasetSpec:

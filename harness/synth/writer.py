@@ -41,7 +41,7 @@ def _environment() -> dict[str, str]:
     return {"numpy": numpy.__version__, "opencv": cv2.__version__}
 
 
-def manifest(plan: DatasetPlan) -> dict:
+def manifest(plan: DatasetPlan, scale: str = "default") -> dict:
     """What was generated, from what (seed, config, generator version); no timestamps (byte-determinism)."""
     splits: dict[str, dict] = {}
     samples = noisy = 0
@@ -63,6 +63,7 @@ def manifest(plan: DatasetPlan) -> dict:
         part["labels"] = dict(sorted(part["labels"].items()))
     return {
         "generator": GENERATOR_VERSION, "dataset": plan.key, "seed": plan.seed, "config": plan.config.as_dict(),
+        **({"scale": scale} if scale != "default" else {}),  # the default corpus's bytes predate scales
         "subjects": len(plan.subjects), "samples": samples, "clips": clips, "frames": plan.n_frames,
         "label_noise_samples": noisy, "fps_samples": dict(sorted(fps.items())), "splits": splits,
         "defects": planted_summary(plan), "environment": _environment(),
@@ -79,10 +80,13 @@ def write_corpus_manifest(root: Path) -> None:
         found[d.name] = json.loads((d / MANIFEST).read_text())
     seeds = {m["seed"] for m in found.values()}
     configs = {json.dumps(m["config"], sort_keys=True) for m in found.values()}
+    scales = {m.get("scale", "default") for m in found.values()}
+    scale = scales.pop() if len(scales) == 1 else None
     dump_json(tdir / CORPUS, {
         "generator": GENERATOR_VERSION,
         "seed": seeds.pop() if len(seeds) == 1 else None,
         "config": json.loads(configs.pop()) if len(configs) == 1 else None,
+        **({"scale": scale} if scale != "default" else {}),
         "datasets": found,
     })
 
@@ -125,14 +129,20 @@ def _run_jobs(jobs: list, workers: int, progress: bool, total: int) -> None:
 
 def generate(out: Path, like: str | list[str], seed: int = 0, config: SynthConfig | None = None,
              subjects: int | None = None, workers: int | None = None, force: bool = False,
-             progress: bool = True) -> Summary:
-    """Write `ROOT/<key>/` (release layout) and `ROOT/_truth/<key>/` for each dataset in `like`."""
+             progress: bool = True, scale: str = "default") -> Summary:
+    """Write `ROOT/<key>/` (release layout) and `ROOT/_truth/<key>/` for each dataset in `like`, at `scale`
+    (specs.SCALES: `official` is every release at its own size, which `subjects` and `samples_per_subject`
+    cannot change)."""
     from harness.datasets.release import write_release
     from harness.synth.render import RenderJob
+    from harness.synth.specs import get_scale
 
     start = time.perf_counter()
     config = config or SynthConfig()
     keys = resolve_like(like) if isinstance(like, str) else [k for k in like if get_spec(k)]
+    if get_scale(scale).exact and (subjects is not None or config.samples_per_subject is not None):
+        raise BadInput(f"--scale {scale} sets every dataset's subjects and samples to the release's; drop "
+                       "--subjects and samples_per_subject (or use --scale default)")
     if subjects is not None and subjects < 1:
         raise BadInput(f"--subjects must be at least 1 (got {subjects})")
     out = Path(out).expanduser().resolve()
@@ -144,7 +154,7 @@ def generate(out: Path, like: str | list[str], seed: int = 0, config: SynthConfi
                 raise BadInput(f"{target} already exists; pass --force to replace it, or choose another --out")
     out.mkdir(parents=True, exist_ok=True)
 
-    plans = {k: plan_dataset(get_spec(k), config, seed, subjects) for k in keys}
+    plans = {k: plan_dataset(get_spec(k), config, seed, subjects, scale) for k in keys}
     tmp = {k: out / f".synth-{k}.tmp" for k in keys}
     jobs = []
     for k, plan in plans.items():
@@ -177,7 +187,7 @@ def generate(out: Path, like: str | list[str], seed: int = 0, config: SynthConfi
         index = {e.sample_id: [clip_path(c.subject, c.clip), i]
                  for s in plan.subjects for c in s.clips for i, e in enumerate(c.events)}
         dump_json(truth / INDEX, index)
-        info = manifest(plan)
+        info = manifest(plan, scale)
         dump_json(truth / MANIFEST, info)
         for src, dst in ((release, out / k), (truth, out / TRUTH_DIR / k)):
             if dst.exists():

@@ -158,6 +158,12 @@ class Cache:
         return self.root / kind / key[:2] / f"{key}{ENTRY_SUFFIX}"
 
     def load(self, kind: str, key: str) -> tuple[Arrays, dict] | None:
+        from harness.preprocess.timing import stage
+
+        with stage("cache"):
+            return self._load(kind, key)
+
+    def _load(self, kind: str, key: str) -> tuple[Arrays, dict] | None:
         path = self.entry_path(kind, key)
         try:
             data = path.read_bytes()
@@ -183,6 +189,12 @@ class Cache:
         return arrays, meta
 
     def save(self, kind: str, key: str, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> None:
+        from harness.preprocess.timing import stage
+
+        with stage("cache"):
+            self._save(kind, key, arrays, meta)
+
+    def _save(self, kind: str, key: str, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> None:
         meta = json.loads(json.dumps(dict(meta), default=str))  # the MAC covers what a reader will parse
         mac = entry_mac(self.mac_key, kind, key, arrays, meta)
         blob = json.dumps({**meta, "__key__": key, "__mac__": mac}).encode()

@@ -21,6 +21,7 @@ from harness.preprocess.config import DRIFT_FLOW, FaceConfig, FlowConfig, SpotCo
 from harness.preprocess.errors import NoFaceError, check_policy
 from harness.preprocess.regions import AU_REGIONS, STABLE_REGION, region_indices, region_masks
 from harness.preprocess.results import Face, FaceTrack, FlowSequence, OnsetApexFlow, RegionMotion, pack, unpack
+from harness.preprocess.timing import stage
 from harness.registry import Registry
 
 if TYPE_CHECKING:
@@ -114,7 +115,8 @@ class Preprocessor:
     def _frame(self, sample: "Sample", frame: int, gray: bool) -> np.ndarray:
         from harness.datasets.frames import read_frames
 
-        return read_frames(sample.frame_paths([frame]), gray=gray)[0]
+        with stage("read"):
+            return read_frames(sample.frame_paths([frame]), gray=gray)[0]
 
     def _base_identity(self, sample: "Sample", face: FaceConfig) -> dict[str, Any]:
         return {"frames": sample.cache_key, "frame_indices": list(self.clip_frames(sample)),
@@ -132,7 +134,9 @@ class Preprocessor:
         frame = self.onset_frame(sample) if frame is None else sample.frame_indices[sample.position(frame)]
 
         def compute():
-            found = lmk.detect(self._frame(sample, frame, gray=False))
+            image = self._frame(sample, frame, gray=False)
+            with stage("landmarks"):
+                found = lmk.detect(image)
             return ({"landmarks": found} if found is not None else {}), {"found": found is not None}
 
         identity = {"frames": sample.cache_key, "frame": frame, "detector": lmk.SETTINGS}
@@ -171,6 +175,11 @@ class Preprocessor:
         """Per-frame warps and aligned gray frames for `frames` (each frame's correction is independent of the
         others, so computing a subset gives the same answer as the full track)."""
         face = self.face(sample, cfg)
+        with stage("align"):
+            return self._stabilise_frames(sample, cfg, frames, face)
+
+    def _stabilise_frames(self, sample: "Sample", cfg: FaceConfig, frames: Sequence[int], face: Face
+                          ) -> tuple[Face, np.ndarray, np.ndarray]:
         size = cfg.size
         onset = self.onset_frame(sample)
         reference = align.Warper(self._frame(sample, onset, gray=True), face.matrix).warp(face.matrix, size)
@@ -232,8 +241,9 @@ class Preprocessor:
         return FaceTrack(self.face(sample, face), t.frame_indices, matrices, t.drift)
 
     def _warp(self, sample: "Sample", frames: Sequence[int], matrices: np.ndarray, size: int, gray: bool) -> np.ndarray:
-        return np.stack([align.Warper(self._frame(sample, fr, gray=gray), m).warp(m, size)
-                         for fr, m in zip(frames, matrices)])
+        with stage("align"):
+            return np.stack([align.Warper(self._frame(sample, fr, gray=gray), m).warp(m, size)
+                             for fr, m in zip(frames, matrices)])
 
     def aligned_clip(self, sample: "Sample", face: FaceConfig = FaceConfig(), *, gray: bool = True,
                      n: int | None = None) -> np.ndarray:
@@ -293,8 +303,9 @@ class Preprocessor:
 
         def compute():
             images = self._aligned_frames(sample, face, [a, b])
-            f = compute_flow(images[0], images[1], flow.backend, flow.resolved())
-            return {"flow": resize_flow(f, flow.size or face.size)}, {}
+            with stage("flow"):
+                f = compute_flow(images[0], images[1], flow.backend, flow.resolved())
+                return {"flow": resize_flow(f, flow.size or face.size)}, {}
 
         identity = {**self._base_identity(sample, face), "pair": [a, b], "flow": flow.canonical()}
         return self.cache.get_or_compute("flow", identity, compute)[0]["flow"]
@@ -316,7 +327,8 @@ class Preprocessor:
         apex, spotted = self.apex_frame(sample, spot)
         f = self.flow(sample, onset, apex, flow, face)
         lm = self.face(sample, face).landmarks_at(f.shape[0])
-        return OnsetApexFlow(f, strain(f), onset, apex, spotted, lm)
+        with stage("regions"):
+            return OnsetApexFlow(f, strain(f), onset, apex, spotted, lm)
 
     def flow_sequence(self, sample: "Sample", mode: str = "from_onset", flow: FlowConfig = FlowConfig(),
                       face: FaceConfig = FaceConfig(), spot: SpotConfig = SpotConfig()) -> FlowSequence:
@@ -334,10 +346,11 @@ class Preprocessor:
             clip = self.aligned_clip(sample, face)
             pos = {f: i for i, f in enumerate(frames)}
             out = np.zeros((len(pairs), size, size, 2), dtype=np.float16)
-            for i, (a, b) in enumerate(pairs):
-                if a != b:
-                    f = compute_flow(clip[pos[a]], clip[pos[b]], flow.backend, flow.resolved())
-                    out[i] = resize_flow(f, size)
+            with stage("flow"):
+                for i, (a, b) in enumerate(pairs):
+                    if a != b:
+                        f = compute_flow(clip[pos[a]], clip[pos[b]], flow.backend, flow.resolved())
+                        out[i] = resize_flow(f, size)
             return {"flow": out}, {}
 
         identity = {**self._base_identity(sample, face), "mode": mode, "pairs": pairs, "flow": flow.canonical()}
@@ -382,10 +395,12 @@ class Preprocessor:
             masks = region_masks(lm, names, (size, size))
             nose = region_masks(lm, [STABLE_REGION], (size, size))[0]
             flows = np.zeros((len(positions), size, size, 2), dtype=np.float32)
-            for row, p in enumerate(positions):
-                if p > 0:
-                    flows[row] = resize_flow(compute_flow(clip[0], clip[p], flow.backend, flow.resolved()), size)
-            return {"values": region_features(flows, masks, nose, top_p, global_p)}, {}
+            with stage("flow"):
+                for row, p in enumerate(positions):
+                    if p > 0:
+                        flows[row] = resize_flow(compute_flow(clip[0], clip[p], flow.backend, flow.resolved()), size)
+            with stage("regions"):
+                return {"values": region_features(flows, masks, nose, top_p, global_p)}, {}
 
         identity = {**self._base_identity(sample, face), "regions": list(names), "top_p": float(top_p),
                     "global_p": float(global_p), "flow": flow.canonical()}
@@ -444,7 +459,8 @@ class Preprocessor:
 
         def run(i: int) -> None:
             try:
-                results[i] = fn(samples[i])
+                with stage("features"):  # the caller's own work on top of the preprocessing it asks for
+                    results[i] = fn(samples[i])
             except NoFaceError as exc:
                 if policy == "fail":
                     raise

@@ -141,6 +141,8 @@ class FoldCache:
 def _brokered(method):
     @functools.wraps(method)
     def wrapper(self, sample, *args, **kwargs):
+        from harness.preprocess.timing import stage
+
         if getattr(_state, "call", None) is not None:
             return method(self, sample, *args, **kwargs)
         try:
@@ -149,7 +151,8 @@ def _brokered(method):
         except Unencodable:
             _state.call = Call(method.__name__, "", [], {}, asked=True)  # computed in the fold
         try:
-            return method(self, sample, *args, **kwargs)
+            with stage("preprocess"):  # the fold's wait for its supervisor (the stages are the supervisor's)
+                return method(self, sample, *args, **kwargs)
         finally:
             _state.call = None
     return wrapper

@@ -248,10 +248,12 @@ def _supervise(pid: int, fd: int, job_r: int, out_w: int, log: _Log, log_r: int)
     _drain(log_r, log)
     left = len(started_by_bundle(pid))
     kill_fold(pid)
+    from harness.preprocess.timing import CLOCK
+
     report = {"op": "done", "exit": _exit_status(pid), "processes_left_at_end": left,
               "processes_alive_at_result": state.get("alive_at_result", 0),
               "survivors": len(descendants(os.getpid())), "wall_s": round(time.monotonic() - t0, 3),
-              "cache": broker.stats, "labels_fetched": not broker.label_free,
+              "cache": {**broker.stats, "timings": CLOCK.report()}, "labels_fetched": not broker.label_free,
               **{k: state[k] for k in ("protocol_error",) if k in state}}
     channel.send(out_w, report)
     os.close(out_w)

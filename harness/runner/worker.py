@@ -186,14 +186,19 @@ def execute(job: FoldJob, link: Link) -> list[FoldResult]:
             result.error = f"{type(exc).__name__}: {exc}"
         return [result]
     try:
+        from harness.preprocess.timing import CLOCK, stage
+
         seed_everything(job.seed, job.context.get("threads", 1), job.context.get("device", "cpu"))
         ctx = _context(job, link, job.fold)
         train = TrainSet(with_deferred_labels(job.train, _labels(link)), job.test.classes)
         submission = instantiate(job.bundle, job.config)
-        submission.fit(train, ctx)
-        pred, proba = normalise_output(submission.predict(job.test, ctx), job.test)
+        with stage("fit"):  # exclusive: what fit spends outside preprocessing and feature extraction
+            submission.fit(train, ctx)
+        with stage("predict"):
+            out = submission.predict(job.test, ctx)
+        pred, proba = normalise_output(out, job.test)
         result.sample_ids, result.pred, result.proba = job.test.ids, pred, proba
-        result.records = dict(ctx.records)
+        result.records = {**ctx.records, "timings": CLOCK.report()}  # measured here, in the fold's process
     except BaseException as exc:  # a bundle's failure is reported, not propagated into the harness
         result.error = failure_text(exc)
     return [result]

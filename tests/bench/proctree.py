@@ -1,0 +1,126 @@
+"""Memory and CPU of a whole process tree, sampled from /proc (Linux), for the scale benchmark.
+
+Why a sampler: `getrusage(RUSAGE_CHILDREN).ru_maxrss` is the peak of the single largest descendant, not of the
+tree; folds run side by side (`--executor local`) and each holds its own memory, so the tree's peak is a sum at
+one moment. Each tick adds up, over the root and every descendant alive then, RSS (resident pages, shared ones
+counted in every process that maps them: an upper bound) and PSS (shared pages split between their users: what
+the tree really takes). CPU comes from `getrusage(RUSAGE_CHILDREN)` of the caller (every level of the tree waits
+for its children, so their time adds up there) and /proc/stat gives what the rest of the machine did meanwhile
+(other jobs, and steal: time the hypervisor took back).
+"""
+from __future__ import annotations
+
+import os
+import resource
+import threading
+import time
+from dataclasses import dataclass, field
+
+PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def _parents() -> dict[int, int]:
+    out = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat") as f:
+                    out[int(name)] = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+    return out
+
+
+def tree(root: int) -> set[int]:
+    """`root` and every process descended from it."""
+    children: dict[int, list[int]] = {}
+    for pid, ppid in _parents().items():
+        children.setdefault(ppid, []).append(pid)
+    out, todo = {root}, [root]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            if c not in out:
+                out.add(c)
+                todo.append(c)
+    return out
+
+
+def _rss_pss(pid: int) -> tuple[int, int]:
+    """(RSS, PSS) bytes of one process; (0, 0) when it has gone."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            rss = pss = 0
+            for line in f:
+                if line.startswith("Rss:"):
+                    rss = int(line.split()[1]) * 1024
+                elif line.startswith("Pss:"):
+                    pss = int(line.split()[1]) * 1024
+            return rss, pss
+    except OSError:
+        try:
+            with open(f"/proc/{pid}/statm") as f:
+                rss = int(f.read().split()[1]) * PAGE
+            return rss, rss
+        except OSError:
+            return 0, 0
+
+
+def cpu_times() -> dict[str, float]:
+    """Machine-wide CPU seconds from /proc/stat: busy (user, nice, system, irq, softirq), steal, idle."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    hz = os.sysconf("SC_CLK_TCK")
+    user, nice, system, idle, iowait, irq, softirq, steal = (v + [0] * 8)[:8]
+    return {"busy": (user + nice + system + irq + softirq) / hz, "steal": steal / hz, "idle": (idle + iowait) / hz}
+
+
+@dataclass
+class TreeSample:
+    peak_rss: int = 0
+    peak_pss: int = 0
+    peak_processes: int = 0
+    samples: int = 0
+    series: list[tuple[float, int, int]] = field(default_factory=list)  # (seconds, rss, pss) every tick
+
+
+class TreeSampler:
+    """Samples the tree of `root` every `interval` seconds in a thread until `stop()`."""
+
+    def __init__(self, root: int, interval: float = 0.25):
+        self.root, self.interval = root, interval
+        self.result = TreeSample()
+        self._stop = threading.Event()
+        self._t0 = time.perf_counter()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> "TreeSampler":
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.tick()
+            self._stop.wait(self.interval)
+
+    def tick(self) -> None:
+        pids = tree(self.root)
+        rss = pss = 0
+        for pid in pids:
+            r, p = _rss_pss(pid)
+            rss, pss = rss + r, pss + p
+        res = self.result
+        res.peak_rss, res.peak_pss = max(res.peak_rss, rss), max(res.peak_pss, pss)
+        res.peak_processes = max(res.peak_processes, len(pids))
+        res.samples += 1
+        res.series.append((round(time.perf_counter() - self._t0, 2), rss, pss))
+
+    def stop(self) -> TreeSample:
+        self._stop.set()
+        self._thread.join()
+        return self.result
+
+
+def children_cpu() -> float:
+    """User + system CPU seconds of every waited-for descendant of this process so far."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime

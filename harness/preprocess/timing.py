@@ -1,9 +1,9 @@
-"""Where preprocessing time goes: exclusive wall and CPU seconds per stage, cheap enough to leave on.
+"""Where preprocessing time goes: exclusive wall seconds per stage, cheap enough to leave on.
 
 Why exclusive: stages nest (a face needs landmarks, a flow needs aligned frames, which need frames read), so a
 stage's clock pauses while a stage inside it runs, and the stages of one clock add up to the time spent in
-them, never more. Two clock reads per stage entered (a few hundred nanoseconds): a clip costs tens of
-entries against milliseconds of work. One clock per process (`CLOCK`): a fold's supervisor and its bundle
+them, never more. Two reads of the monotonic clock per stage entered (tens of nanoseconds: no system call;
+a CPU-time clock would cost a system call each, as much as a small cache read), against milliseconds of work. One clock per process (`CLOCK`): a fold's supervisor and its bundle
 process each report their own. The scale benchmark (tests/bench/scale.py) reads these; nothing reads them to
 decide anything, so they cannot change a result.
 """
@@ -24,7 +24,6 @@ class StageClock:
 
     def __init__(self) -> None:
         self.wall: dict[str, float] = defaultdict(float)
-        self.cpu: dict[str, float] = defaultdict(float)
         self.calls: dict[str, int] = defaultdict(int)
         self._local = threading.local()
 
@@ -34,30 +33,26 @@ class StageClock:
             stack = self._local.stack = []
         return stack
 
-    def _charge(self, frame: list, wall: float, cpu: float) -> None:
-        self.wall[frame[0]] += wall - frame[1]
-        self.cpu[frame[0]] += cpu - frame[2]
-
     @contextlib.contextmanager
     def stage(self, name: str) -> Iterator[None]:
         stack = self._stack()
-        wall, cpu = time.perf_counter(), time.thread_time()
-        if stack:
-            self._charge(stack[-1], wall, cpu)
-        stack.append([name, wall, cpu])
+        now = time.perf_counter()
+        if stack:  # the enclosing stage pauses
+            self.wall[stack[-1][0]] += now - stack[-1][1]
+        stack.append([name, now])
         self.calls[name] += 1
         try:
             yield
         finally:
-            wall, cpu = time.perf_counter(), time.thread_time()
-            self._charge(stack.pop(), wall, cpu)
-            if stack:
-                stack[-1][1], stack[-1][2] = wall, cpu
+            now = time.perf_counter()
+            top = stack.pop()
+            self.wall[top[0]] += now - top[1]
+            if stack:  # ... and resumes
+                stack[-1][1] = now
 
     def report(self) -> dict[str, dict[str, float]]:
-        """{stage: {"wall_s", "cpu_s", "calls"}} for every stage entered, rounded to milliseconds."""
-        return {name: {"wall_s": round(self.wall[name], 3), "cpu_s": round(self.cpu[name], 3),
-                       "calls": self.calls[name]} for name in sorted(self.calls)}
+        """{stage: {"wall_s", "calls"}} for every stage entered, rounded to milliseconds."""
+        return {name: {"wall_s": round(self.wall[name], 3), "calls": self.calls[name]} for name in sorted(self.calls)}
 
 
 #: This process's clock.
@@ -74,8 +69,7 @@ def merge(*reports: dict) -> dict[str, dict[str, float]]:
     out: dict[str, dict[str, float]] = {}
     for report in reports:
         for name, v in (report or {}).items():
-            slot = out.setdefault(name, {"wall_s": 0.0, "cpu_s": 0.0, "calls": 0})
+            slot = out.setdefault(name, {"wall_s": 0.0, "calls": 0})
             slot["wall_s"] = round(slot["wall_s"] + float(v.get("wall_s", 0)), 3)
-            slot["cpu_s"] = round(slot["cpu_s"] + float(v.get("cpu_s", 0)), 3)
             slot["calls"] += int(v.get("calls", 0))
     return out

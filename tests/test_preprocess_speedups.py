@@ -20,6 +20,31 @@ import pytest
 from harness.preprocess.cache import RAW_DTYPES, Cache, decode_entry, encode_entry, entry_mac
 
 
+# --- TIM -----------------------------------------------------------------------------------------------------------
+def _tim_two_steps(array: np.ndarray, n: int) -> np.ndarray:
+    """TIM as it was computed before: coefficients on the Laplacian eigenvectors, then the curve at n points."""
+    from harness.preprocess.temporal import _like, path_laplacian_basis
+
+    a = np.asarray(array)
+    m = a.shape[0]
+    x = a.reshape(m, -1).astype(np.float64)
+    mean = x.mean(axis=0)
+    coefficients = path_laplacian_basis(m, np.arange(1, m + 1)).T @ (x - mean)
+    out = mean + path_laplacian_basis(m, np.linspace(1.0, m, n)) @ coefficients
+    return _like(out.reshape((n,) + a.shape[1:]), a.dtype)
+
+
+def test_tim_as_one_matrix_gives_the_frames_of_the_two_step_form():
+    from harness.preprocess.temporal import tim
+
+    rng = np.random.default_rng(5)
+    for m in (2, 3, 7, 10, 33, 120):
+        clip = rng.integers(0, 256, (m, 64, 64), dtype=np.uint8)
+        assert np.array_equal(tim(clip, 10), _tim_two_steps(clip, 10)), m   # uint8 frames: identical
+        seq = rng.normal(size=(m, 17, 2))
+        np.testing.assert_allclose(tim(seq, 16), _tim_two_steps(seq, 16), rtol=0, atol=1e-12)
+
+
 # --- the stage clock --------------------------------------------------------------------------------------------
 def test_nested_stages_are_exclusive_and_add_up():
     from harness.preprocess.timing import StageClock, merge

@@ -69,11 +69,11 @@ def tim(array: np.ndarray, n: int, axis: int = 0) -> np.ndarray:
         raise BadInput("cannot resample an empty sequence")
     if m == 1:
         return np.moveaxis(np.repeat(a, n, axis=0), 0, axis)
-    x = a.reshape(m, -1).astype(np.float64)
-    mean = x.mean(axis=0)
-    coefficients = path_laplacian_basis(m, np.arange(1, m + 1)).T @ (x - mean)    # (m − 1, pixels)
     positions = np.linspace(1.0, m, int(n)) if n > 1 else np.ones(1)
-    out = mean + path_laplacian_basis(m, positions) @ coefficients
+    # out = mean + P Bᵀ (x − mean) = (1/m + P Bᵀ) x, since the eigenvectors B are orthogonal to the constant one:
+    # one (n × m) matrix applied to the clip, instead of a mean, a subtraction and two products
+    weights = path_laplacian_basis(m, positions) @ path_laplacian_basis(m, np.arange(1, m + 1)).T + 1.0 / m
+    out = weights @ a.reshape(m, -1).astype(np.float64)
     return np.moveaxis(_like(out.reshape((len(positions),) + a.shape[1:]), a.dtype), 0, axis)
 
 

@@ -20,6 +20,27 @@ import pytest
 from harness.preprocess.cache import RAW_DTYPES, Cache, decode_entry, encode_entry, entry_mac
 
 
+# --- region motion on a frame grid ---------------------------------------------------------------------------------
+@pytest.mark.mediapipe
+def test_region_motion_on_a_grid_aligns_only_the_grid_frames_with_the_full_rows(tmp_path, monkeypatch):
+    from harness.preprocess import Preprocessor
+    from harness.preprocess.preprocessor import Preprocessor as P
+    from harness.preprocess.testing import make_clip
+
+    sample = make_clip(tmp_path / "clip", n_frames=41, apex_position=20, fps=500.0).sample
+    aligned: list[int] = []
+    real = P._stabilise_frames
+    monkeypatch.setattr(P, "_stabilise_frames",
+                        lambda self, s, cfg, frames, face: aligned.append(len(frames)) or real(self, s, cfg, frames,
+                                                                                               face))
+    sparse = Preprocessor(tmp_path / "cold").region_motion(sample, sample_rate=30.0)   # no track cached
+    assert aligned == [len(sparse.frame_indices)] == [3]   # the onset (t = 0) and two grid frames, not 41
+    full = Preprocessor(tmp_path / "other").region_motion(sample)
+    rows = [list(full.frame_indices).index(f) for f in sparse.frame_indices]
+    assert np.array_equal(sparse.values, full.values[rows])   # the same bits
+    assert aligned[-1] == 41
+
+
 # --- TIM -----------------------------------------------------------------------------------------------------------
 def _tim_two_steps(array: np.ndarray, n: int) -> np.ndarray:
     """TIM as it was computed before: coefficients on the Laplacian eigenvectors, then the curve at n points."""

@@ -367,7 +367,8 @@ class Preprocessor:
 
         sample_rate: compute only the frames nearest a grid of this many per second (a 500 fps clip at 30 Hz needs
         1 flow in 17). Each row depends on its own frame alone (flow from the onset), so the rows kept are exactly
-        those of the full computation; part of the cache key.
+        those of the full computation; part of the cache key. Only those frames are aligned (unless the clip's
+        track is cached already): each frame's warp is independent of the others, so the pixels are the same.
         rate: resample rows to this frame rate (fps) over the same duration; n: resample to exactly n rows
         (rate first, then n). Both are cheap and applied after the cache.
         """
@@ -390,7 +391,12 @@ class Preprocessor:
         used = tuple(frames[p] for p in positions)
 
         def compute():
-            clip = self.aligned_clip(sample, face)
+            if len(positions) == len(frames):
+                clip, at = self.aligned_clip(sample, face), {p: p for p in positions}
+            else:  # only the frames used (and the onset): the same pixels, without aligning the rest
+                needed = sorted({0, *positions})
+                clip, at = self._aligned_frames(sample, face, [frames[p] for p in needed]), {p: i for i, p in
+                                                                                          enumerate(needed)}
             lm = self.face(sample, face).landmarks_at(size)
             masks = region_masks(lm, names, (size, size))
             nose = region_masks(lm, [STABLE_REGION], (size, size))[0]
@@ -398,7 +404,8 @@ class Preprocessor:
             with stage("flow"):
                 for row, p in enumerate(positions):
                     if p > 0:
-                        flows[row] = resize_flow(compute_flow(clip[0], clip[p], flow.backend, flow.resolved()), size)
+                        flows[row] = resize_flow(compute_flow(clip[at[0]], clip[at[p]], flow.backend,
+                                                              flow.resolved()), size)
             with stage("regions"):
                 return {"values": region_features(flows, masks, nose, top_p, global_p)}, {}
 

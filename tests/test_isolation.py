@@ -125,19 +125,14 @@ def _entry(c, kind="flow", identity=None):
 
 
 def test_an_entry_not_written_by_the_harness_is_rejected_and_recomputed(tmp_path):
-    import io
-
-    from harness.preprocess.cache import Cache
+    from harness.preprocess.cache import Cache, decode_entry, encode_entry
 
     c = Cache(tmp_path / "c")
     _entry(c)
     path = c.entry_path("flow", c.key("flow", {"f": 1}))
-    with np.load(io.BytesIO(path.read_bytes())) as z:
-        arrays = {k: z[k] for k in z.files}
+    arrays, meta = decode_entry(path.read_bytes())
     arrays["x"] = np.zeros(4)  # poisoned, key and MAC kept
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    path.write_bytes(buf.getvalue())
+    path.write_bytes(encode_entry(arrays, meta))
     fresh = Cache(tmp_path / "c")
     assert fresh.load("flow", fresh.key("flow", {"f": 1})) is None and fresh.rejected == 1
     other = Cache(tmp_path / "other")  # a copy from another cache (another key) is not trusted either

@@ -20,6 +20,63 @@ import pytest
 from harness.preprocess.cache import RAW_DTYPES, Cache, decode_entry, encode_entry, entry_mac
 
 
+# --- cache entries ----------------------------------------------------------------------------------------------
+def _zip_entry(arrays: dict, meta: dict) -> bytes:
+    """An entry as the cache wrote it before raw entries (np.savez, metadata as a `__meta__` byte array)."""
+    buf = io.BytesIO()
+    np.savez(buf, __meta__=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), **arrays)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("dtype", sorted(RAW_DTYPES))
+def test_raw_entries_round_trip_every_dtype_bit_for_bit(dtype):
+    rng = np.random.default_rng(3)
+    arrays = {"a": (rng.random((3, 4, 2)) * 100).astype(np.dtype(dtype)), "scalar": np.array(7, dtype=dtype),
+              "empty": np.zeros((0, 5), dtype=dtype)}
+    meta = {"found": True, "n": 3, "__key__": "k" * 40}
+    back, got = decode_entry(encode_entry(arrays, meta))
+    assert got == meta and set(back) == set(arrays)
+    for name, a in arrays.items():
+        assert back[name].dtype == a.dtype and back[name].shape == a.shape
+        assert back[name].tobytes() == a.tobytes()
+        assert back[name].flags.writeable  # callers may modify what they load, as they could before
+
+
+def test_entries_written_as_zip_archives_still_load_and_verify(tmp_path):
+    c = Cache(tmp_path)
+    key = c.key("flow", {"f": 1})
+    arrays = {"flow": np.random.default_rng(0).random((28, 28, 2)).astype(np.float32)}
+    meta = {"n": 1}
+    mac = entry_mac(c.mac_key, "flow", key, arrays, meta)
+    path = c.entry_path("flow", key)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(_zip_entry(arrays, {**meta, "__key__": key, "__mac__": mac}))
+    got = c.load("flow", key)
+    assert got is not None and got[1] == meta and np.array_equal(got[0]["flow"], arrays["flow"])
+    c.save("flow", key, *got)   # rewritten in the raw form: same MAC, same content
+    assert path.read_bytes().startswith(b"HXCACHE1")
+    again = Cache(tmp_path).load("flow", key)
+    assert again[1] == meta and np.array_equal(again[0]["flow"], arrays["flow"])
+
+
+@pytest.mark.parametrize("damage", ["truncated", "extended", "header"])
+def test_a_damaged_raw_entry_is_dropped_not_returned(tmp_path, damage):
+    c = Cache(tmp_path)
+    key = c.key("flow", {"f": 2})
+    c.save("flow", key, {"x": np.arange(10.0)}, {"n": 1})
+    path = c.entry_path("flow", key)
+    data = path.read_bytes()
+    path.write_bytes({"truncated": data[:-3], "extended": data + b"\0" * 8,
+                      "header": data[:20] + b"{" + data[21:]}[damage])
+    assert c.load("flow", key) is None and not path.exists()
+
+
+def test_arrays_of_other_dtypes_fall_back_to_the_zip_archive():
+    arrays = {"names": np.array(["a", "bc"]), "x": np.arange(3)}
+    back, meta = decode_entry(encode_entry(arrays, {"n": 1}))
+    assert meta == {"n": 1} and list(back["names"]) == ["a", "bc"] and list(back["x"]) == [0, 1, 2]
+
+
 # --- region motion on a frame grid ---------------------------------------------------------------------------------
 @pytest.mark.mediapipe
 def test_region_motion_on_a_grid_aligns_only_the_grid_frames_with_the_full_rows(tmp_path, monkeypatch):

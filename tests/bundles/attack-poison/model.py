@@ -1,34 +1,30 @@
 """Attack: poison the shared preprocessing cache for everybody else.
 
-Entries are plain .npz files whose metadata repeats their key; a fold that can write the cache folder rewrites
-each entry with plausible-looking garbage (a face found where there was none, zeroed flows), keeping the key so
-that readers accept it. Predicts class 0 for every sample.
+Entries are plain files whose metadata repeats their key, in a format the harness's source documents
+(`harness.preprocess.cache.decode_entry`); a fold that can write the cache folder rewrites each entry with
+plausible-looking garbage (a face found where there was none, zeroed flows), keeping the key so that readers
+accept it. Predicts class 0 for every sample.
 """
 from __future__ import annotations
 
-import io
-import json
 from pathlib import Path
 
 import numpy as np
 
 
 def _poison(path: Path) -> bool:
+    from harness.preprocess.cache import decode_entry, encode_entry
+
     try:
-        with np.load(io.BytesIO(path.read_bytes()), allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-        meta = json.loads(arrays.pop("__meta__").tobytes().decode())
+        arrays, meta = decode_entry(path.read_bytes())
     except Exception:
         return False
     if "found" in meta:  # a landmarks entry: claim a face
         meta["found"] = True
         arrays["landmarks"] = np.full((478, 2), 4.0, dtype=np.float32)
     arrays = {k: (np.zeros_like(v) if v.dtype.kind == "f" else v) for k, v in arrays.items()}
-    blob = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
-    buf = io.BytesIO()
-    np.savez(buf, __meta__=blob, **arrays)
     try:
-        path.write_bytes(buf.getvalue())
+        path.write_bytes(encode_entry(arrays, meta))
     except OSError:
         return False
     return True

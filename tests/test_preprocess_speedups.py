@@ -123,6 +123,69 @@ def test_tim_as_one_matrix_gives_the_frames_of_the_two_step_form():
         np.testing.assert_allclose(tim(seq, 16), _tim_two_steps(seq, 16), rtol=0, atol=1e-12)
 
 
+# --- concurrent folds -----------------------------------------------------------------------------------------------
+def _hold(root: str, key: str, ready, release) -> None:
+    with Cache(root)._locked(key):
+        ready.set()
+        release.wait(30)
+
+
+@pytest.mark.mediapipe
+def test_a_sample_another_fold_computes_is_put_off_not_waited_for(tmp_path):
+    """Two folds' supervisors share one cache: while one computes a sample's face, the other fold's `map` goes on
+    to its next sample and comes back to that one at the end (then a cache hit), instead of queueing."""
+    import socket
+    import threading
+
+    from harness.preprocess.config import FaceConfig
+    from harness.preprocess.preprocessor import Preprocessor
+    from harness.preprocess.testing import make_clip
+    from harness.runner import channel
+    from harness.runner.broker import Broker
+    from harness.runner.foldcache import fold_preprocessor
+    from harness.runner.worker import Link
+
+    samples = [make_clip(tmp_path / f"c{i}", n_frames=4, apex_position=2, sample_id=f"s{i}").sample
+               for i in range(2)]
+    root = tmp_path / "cache" / "preprocess"
+    broker = Broker(str(root), "a" * 32, "1" * 32, {s.sample_id: s for s in samples})
+    ours, theirs = socket.socketpair()
+
+    def serve() -> None:
+        while True:
+            try:
+                header, payload = channel.recv(theirs.fileno())
+            except (EOFError, OSError):
+                return
+            channel.send(theirs.fileno(), *broker.handle(header, payload))
+
+    threading.Thread(target=serve, daemon=True).start()
+    pre = fold_preprocessor(Link(ours.fileno()), tmp_path / "scratch", 1)
+    # the landmarks of s0 are being computed by another fold's supervisor (its lock is held)
+    probe = Preprocessor(tmp_path / "cache")
+    busy = probe.cache.key("landmarks", {"frames": samples[0].cache_key, "frame": samples[0].frame_indices[0],
+                                         "detector": __import__("harness.preprocess.landmarks",
+                                                                fromlist=["SETTINGS"]).SETTINGS})
+    ctx = mp.get_context("fork")
+    ready, release = ctx.Event(), ctx.Event()
+    holder = ctx.Process(target=_hold, args=(str(root), busy, ready, release))
+    holder.start()
+    assert ready.wait(30)
+    order: list[str] = []
+
+    def one(s):
+        order.append(s.sample_id)
+        if s.sample_id == "s1":
+            release.set()   # the other fold finishes meanwhile
+            holder.join(30)
+        return pre.face(s, FaceConfig())
+
+    batch = pre.map(samples, one)
+    assert order == ["s0", "s1", "s0"]     # put off, then done at the end
+    assert batch.sample_ids == ("s0", "s1") and broker.stats["busy"] == 1
+    ours.close()
+
+
 # --- the stage clock --------------------------------------------------------------------------------------------
 def test_nested_stages_are_exclusive_and_add_up():
     from harness.preprocess.timing import StageClock, merge

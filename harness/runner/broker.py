@@ -10,6 +10,7 @@ encodes, they knew it already.
 """
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ class Broker:
         self.label_free = True
         self._pre: dict[bool, Any] = {}
         self.stats = {"get": 0, "hit": 0, "computed": 0, "computed_scoped": 0, "put": 0, "put_scoped": 0,
-                      "refused": 0}
+                      "refused": 0, "busy": 0}
 
     def _preprocessor(self):
         """Preprocessing that writes where the fold's knowledge allows (shared, or its scope)."""
@@ -82,16 +83,22 @@ class Broker:
         return {"op": "get", "hit": True, "meta": found[1], "arrays": spec}, payload
 
     def _compute(self, header: dict) -> dict:
+        from harness.preprocess.cache import CacheBusy
         from harness.preprocess.errors import NoFaceError
 
         method, sample = header.get("method"), self.samples.get(header.get("sample"))
         if method not in BROKERED or sample is None:
             return {"op": "compute", "ok": False, "reason": "unknown method or sample"}
         args, kwargs = decode(header.get("args", [])), decode_kwargs(header.get("kwargs", {}))
+        pre = self._preprocessor()
         try:
-            getattr(self._preprocessor(), method)(sample, *args, **kwargs)
+            with pre.cache.nonblocking() if header.get("nonblocking") else contextlib.nullcontext():
+                getattr(pre, method)(sample, *args, **kwargs)
         except NoFaceError:
             pass  # "no face" is a cached answer too
+        except CacheBusy:  # another fold's supervisor is computing one of its entries: the fold comes back later
+            self.stats["busy"] += 1
+            return {"op": "compute", "ok": False, "busy": True}
         self.stats["computed" if self.label_free else "computed_scoped"] += 1
         return {"op": "compute", "ok": True}
 

@@ -109,7 +109,12 @@ class FoldCache:
             return False
         call.asked = True
         header, _ = self.link.ask({"op": "compute", "method": call.method, "sample": call.sample_id,
-                                   "args": call.args, "kwargs": call.kwargs})
+                                   "args": call.args, "kwargs": call.kwargs,
+                                   "nonblocking": bool(getattr(_state, "nonblocking", False))})
+        if header.get("busy"):
+            from harness.preprocess.cache import CacheBusy
+
+            raise CacheBusy(call.sample_id)  # another fold computes it now: `Preprocessor.map` comes back later
         self.computed_by_supervisor += bool(header.get("ok"))
         return bool(header.get("ok"))
 
@@ -135,7 +140,15 @@ class FoldCache:
 
     @contextlib.contextmanager
     def nonblocking(self):
-        yield  # the supervisor waits on other processes' locks itself
+        """Inside `Preprocessor.map`: the supervisor answers "busy" for a sample another fold is computing
+        (instead of waiting on its lock), and `map` moves on to the next one; concurrent folds then share the
+        preprocessing instead of queueing behind each other."""
+        before = getattr(_state, "nonblocking", False)
+        _state.nonblocking = True
+        try:
+            yield
+        finally:
+            _state.nonblocking = before
 
 
 def _brokered(method):

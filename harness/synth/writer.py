@@ -129,10 +129,12 @@ def _run_jobs(jobs: list, workers: int, progress: bool, total: int) -> None:
 
 def generate(out: Path, like: str | list[str], seed: int = 0, config: SynthConfig | None = None,
              subjects: int | None = None, workers: int | None = None, force: bool = False,
-             progress: bool = True, scale: str = "default") -> Summary:
+             progress: bool = True, scale: str = "default", frames: bool = True) -> Summary:
     """Write `ROOT/<key>/` (release layout) and `ROOT/_truth/<key>/` for each dataset in `like`, at `scale`
     (specs.SCALES: `official` is every release at its own size, which `subjects` and `samples_per_subject`
-    cannot change)."""
+    cannot change). frames=False writes the annotation files, errata and truth index but draws no frame (and
+    no per-clip truth): enough for protocol counts in seconds (`build_task(..., check_frames=False)`); SMIC,
+    whose folders are its annotation, then has none."""
     from harness.datasets.release import write_release
     from harness.synth.render import RenderJob
     from harness.synth.specs import get_scale
@@ -169,7 +171,8 @@ def generate(out: Path, like: str | list[str], seed: int = 0, config: SynthConfi
     workers = workers if workers is not None else min(2, os.cpu_count() or 1)
     total = sum(p.n_frames for p in plans.values())
     try:
-        _run_jobs(jobs, workers, progress, total)
+        if frames:
+            _run_jobs(jobs, workers, progress, total)
     except BaseException:  # interrupted or failed: leave nothing half-written behind
         for t in tmp.values():
             shutil.rmtree(t, ignore_errors=True)

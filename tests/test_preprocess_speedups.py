@@ -9,8 +9,6 @@
 """
 from __future__ import annotations
 
-import io
-import json
 import multiprocessing as mp
 import time
 
@@ -18,16 +16,10 @@ import numpy as np
 import pytest
 
 from harness.preprocess.cache import RAW_DTYPES, Cache, decode_entry, encode_entry, entry_mac
+from tests.bench.before import tim_two_steps, zip_entry
 
 
 # --- cache entries ----------------------------------------------------------------------------------------------
-def _zip_entry(arrays: dict, meta: dict) -> bytes:
-    """An entry as the cache wrote it before raw entries (np.savez, metadata as a `__meta__` byte array)."""
-    buf = io.BytesIO()
-    np.savez(buf, __meta__=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), **arrays)
-    return buf.getvalue()
-
-
 @pytest.mark.parametrize("dtype", sorted(RAW_DTYPES))
 def test_raw_entries_round_trip_every_dtype_bit_for_bit(dtype):
     rng = np.random.default_rng(3)
@@ -50,7 +42,7 @@ def test_entries_written_as_zip_archives_still_load_and_verify(tmp_path):
     mac = entry_mac(c.mac_key, "flow", key, arrays, meta)
     path = c.entry_path("flow", key)
     path.parent.mkdir(parents=True)
-    path.write_bytes(_zip_entry(arrays, {**meta, "__key__": key, "__mac__": mac}))
+    path.write_bytes(zip_entry(arrays, {**meta, "__key__": key, "__mac__": mac}))
     got = c.load("flow", key)
     assert got is not None and got[1] == meta and np.array_equal(got[0]["flow"], arrays["flow"])
     c.save("flow", key, *got)   # rewritten in the raw form: same MAC, same content
@@ -99,28 +91,15 @@ def test_region_motion_on_a_grid_aligns_only_the_grid_frames_with_the_full_rows(
 
 
 # --- TIM -----------------------------------------------------------------------------------------------------------
-def _tim_two_steps(array: np.ndarray, n: int) -> np.ndarray:
-    """TIM as it was computed before: coefficients on the Laplacian eigenvectors, then the curve at n points."""
-    from harness.preprocess.temporal import _like, path_laplacian_basis
-
-    a = np.asarray(array)
-    m = a.shape[0]
-    x = a.reshape(m, -1).astype(np.float64)
-    mean = x.mean(axis=0)
-    coefficients = path_laplacian_basis(m, np.arange(1, m + 1)).T @ (x - mean)
-    out = mean + path_laplacian_basis(m, np.linspace(1.0, m, n)) @ coefficients
-    return _like(out.reshape((n,) + a.shape[1:]), a.dtype)
-
-
 def test_tim_as_one_matrix_gives_the_frames_of_the_two_step_form():
     from harness.preprocess.temporal import tim
 
     rng = np.random.default_rng(5)
     for m in (2, 3, 7, 10, 33, 120):
         clip = rng.integers(0, 256, (m, 64, 64), dtype=np.uint8)
-        assert np.array_equal(tim(clip, 10), _tim_two_steps(clip, 10)), m   # uint8 frames: identical
+        assert np.array_equal(tim(clip, 10), tim_two_steps(clip, 10)), m   # uint8 frames: identical
         seq = rng.normal(size=(m, 17, 2))
-        np.testing.assert_allclose(tim(seq, 16), _tim_two_steps(seq, 16), rtol=0, atol=1e-12)
+        np.testing.assert_allclose(tim(seq, 16), tim_two_steps(seq, 16), rtol=0, atol=1e-12)
 
 
 # --- concurrent folds -----------------------------------------------------------------------------------------------

@@ -78,6 +78,7 @@ def conditions() -> dict[str, Any]:
 
 def measured(cmd: list[str], env: dict[str, str], budget_s: float | None = None) -> dict[str, Any]:
     """Run `cmd` (in its own session), sampling its tree; interrupt it after `budget_s` (SIGINT, then SIGKILL)."""
+    load0 = os.getloadavg()
     c0, m0, t0 = children_cpu(), cpu_times(), time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
@@ -102,6 +103,7 @@ def measured(cmd: list[str], env: dict[str, str], budget_s: float | None = None)
             "peak_rss": tree.peak_rss, "peak_pss": tree.peak_pss, "peak_processes": tree.peak_processes,
             "others_cpu_share": round(max(0.0, busy - cpu) / (cores * wall), 3) if wall else 0.0,
             "steal_share": round(steal / (cores * wall), 3) if wall else 0.0,
+            "load_before": [round(x, 2) for x in load0], "load_after": [round(x, 2) for x in os.getloadavg()],
             "stdout": out, "stderr": err[-4000:]}
 
 
@@ -199,7 +201,7 @@ def submit_cell(protocol: str, phase: str | None, bundle: str, data: Path, home:
     run = measured(cmd, _env(home), budget_s)
     stats = fold_stats(home, protocol, phase, bundle, since)
     cell = {k: run[k] for k in ("rc", "wall_s", "cpu_s", "interrupted", "peak_rss", "peak_pss", "peak_processes",
-                                "others_cpu_share", "steal_share")}
+                                "others_cpu_share", "steal_share", "load_before", "load_after")}
     cell.update(stats)
     cell["total_folds"] = total_folds
     if run["interrupted"] and stats.get("fold_walls"):
@@ -375,7 +377,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(main_home, ignore_errors=True)
         run = measured([harness_bin(), "run-all", "--quiet"], _env(main_home))
         doc["main"] = {k: run[k] for k in ("rc", "wall_s", "cpu_s", "peak_rss", "peak_pss", "peak_processes",
-                                           "others_cpu_share", "steal_share")}
+                                           "others_cpu_share", "steal_share", "load_before", "load_after")}
     save()
     print(markdown(doc))
     return 0

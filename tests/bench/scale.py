@@ -238,6 +238,13 @@ def _dur(s: float | None) -> str:
     return f"{s:.0f} s" if s < 100 else f"{int(s // 60)} min {int(s % 60):02d} s"
 
 
+def _load(cell: dict) -> str:
+    """The 1-minute load average before and after a run (2 cores: above 2, other jobs shared them)."""
+    if not cell.get("load_before"):
+        return "-"
+    return f"{cell['load_before'][0]:.1f}-{cell['load_after'][0]:.1f}"
+
+
 def _gib(b: int | None) -> str:
     return "-" if not b else f"{b / GIB:.2f}"
 
@@ -257,8 +264,8 @@ def markdown(doc: dict) -> str:
                      f"({st['first']['copied_bytes'] / GIB:.2f} GiB into `<cache>/frames`), check on every later run "
                      f"{_dur(st['again']['stage_s'])}; loading the annotations {_dur(st['first']['load_s'])}.")
     lines += ["", "| protocol | bundle | folds | cold wall | cold CPU | warm wall | warm CPU | peak RSS (GiB) | "
-                  "peak PSS (GiB) | cold split: preprocessing / features / training / prediction |",
-              "|---|---|---|---|---|---|---|---|---|---|"]
+                  "peak PSS (GiB) | cold split: preprocessing / features / training / prediction | load avg cold / warm |",
+              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in doc["rows"]:
         cold, warm = r.get("cold", {}), r.get("warm", {})
         split = cold.get("split", {})
@@ -268,7 +275,8 @@ def markdown(doc: dict) -> str:
         peak_pss = max(cold.get("peak_pss", 0), warm.get("peak_pss", 0))
         folds = f"{cold.get('folds_done', '-')}/{cold.get('total_folds', '-')}"
         lines.append(f"| {r['cell']} | {r['bundle']} | {folds} | {_t(cold)} | {_t(cold, 'cpu_s')} | {_t(warm)} | "
-                     f"{_t(warm, 'cpu_s')} | {_gib(peak_rss)} | {_gib(peak_pss)} | {split_txt} |")
+                     f"{_t(warm, 'cpu_s')} | {_gib(peak_rss)} | {_gib(peak_pss)} | {split_txt} | "
+                     f"{_load(cold)} / {_load(warm)} |")
     neural = [r for r in doc["rows"] if r["bundle"] in doc.get("neural", [])]
     if neural:
         lines += ["", "Neural bundles, per fold (means over the folds run; cold run):", "",
@@ -287,10 +295,11 @@ def markdown(doc: dict) -> str:
         m = doc["main"]
         lines.append(f"\nMain job (`harness run-all`, default corpus): {_dur(m['wall_s'])} wall, {_dur(m['cpu_s'])} "
                      f"CPU, peak RSS {_gib(m['peak_rss'])} GiB, peak PSS {_gib(m['peak_pss'])} GiB "
-                     f"({m['peak_processes']} processes at most).")
+                     f"({m['peak_processes']} processes at most), load average {_load(m)}.")
     lines.append("\n`~`: extrapolated from the folds run within the budget (see tests/bench/scale.py). Preprocessing: "
                  "the fold supervisors' stage clocks; features, training, prediction: each fold's own clock, "
-                 "exclusive of what it waited for. Peak RSS counts shared pages in every process (an upper "
+                 "exclusive of what it waited for; summed over the folds, so with 2 workers they exceed the wall time. "
+                 "Load average: 1-minute, before-after each run. Peak RSS counts shared pages in every process (an upper "
                  "bound); PSS splits them.")
     return "\n".join(lines)
 

@@ -64,6 +64,17 @@ _local = threading.local()
 _versions: dict[str, str] | None = None
 
 
+@contextlib.contextmanager
+def thread_flag(local: threading.local, name: str) -> Iterator[None]:
+    """`local.<name>` is True inside the block, and what it was before after it (blocks nest)."""
+    before = getattr(local, name, False)
+    setattr(local, name, True)
+    try:
+        yield
+    finally:
+        setattr(local, name, before)
+
+
 class CacheBusy(Exception):
     """Another worker is computing this entry right now (only raised inside `Cache.nonblocking()`)."""
 
@@ -265,15 +276,9 @@ class Cache:
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
-    @contextlib.contextmanager
-    def nonblocking(self) -> Iterator[None]:
+    def nonblocking(self) -> contextlib.AbstractContextManager[None]:
         """Inside this block, an entry another process is computing raises `CacheBusy` instead of waiting."""
-        before = getattr(_local, "nonblocking", False)
-        _local.nonblocking = True
-        try:
-            yield
-        finally:
-            _local.nonblocking = before
+        return thread_flag(_local, "nonblocking")
 
     def get_or_compute(self, kind: str, identity: Mapping[str, Any],
                        compute: Callable[[], tuple[Mapping[str, np.ndarray], Mapping[str, Any]]]) -> tuple[Arrays, dict]:

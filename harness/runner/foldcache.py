@@ -138,17 +138,13 @@ class FoldCache:
         self.local.save(kind, key, arrays, meta)
         return arrays, meta
 
-    @contextlib.contextmanager
-    def nonblocking(self):
+    def nonblocking(self) -> contextlib.AbstractContextManager[None]:
         """Inside `Preprocessor.map`: the supervisor answers "busy" for a sample another fold is computing
         (instead of waiting on its lock), and `map` moves on to the next one; concurrent folds then share the
         preprocessing instead of queueing behind each other."""
-        before = getattr(_state, "nonblocking", False)
-        _state.nonblocking = True
-        try:
-            yield
-        finally:
-            _state.nonblocking = before
+        from harness.preprocess.cache import thread_flag
+
+        return thread_flag(_state, "nonblocking")
 
 
 def _brokered(method):

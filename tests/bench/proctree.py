@@ -19,30 +19,11 @@ from dataclasses import dataclass, field
 PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
-def _parents() -> dict[int, int]:
-    out = {}
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                with open(f"/proc/{name}/stat") as f:
-                    out[int(name)] = int(f.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
-    return out
-
-
 def tree(root: int) -> set[int]:
     """`root` and every process descended from it."""
-    children: dict[int, list[int]] = {}
-    for pid, ppid in _parents().items():
-        children.setdefault(ppid, []).append(pid)
-    out, todo = {root}, [root]
-    while todo:
-        for c in children.get(todo.pop(), []):
-            if c not in out:
-                out.add(c)
-                todo.append(c)
-    return out
+    from harness.runner.supervisor import descendants
+
+    return {root} | descendants(root)
 
 
 def _rss_pss(pid: int) -> tuple[int, int]:

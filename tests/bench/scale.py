@@ -54,6 +54,9 @@ def harness_bin() -> str:
 def _env(home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("HARNESS_CACHE", "HARNESS_DATA_ROOT")}
     env["HARNESS_HOME"] = str(home)
+    # boards of the benchmark's store go to its home: harness.paths counts every store under <checkout>/.harness
+    # (where the work folder lives by default) as the checkout's own and would render into leaderboard/
+    env["HARNESS_LEADERBOARD_DIR"] = str(home / "leaderboard")
     return env
 
 

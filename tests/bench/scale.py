@@ -292,8 +292,9 @@ def markdown(doc: dict) -> str:
                 + " |")
     totals = doc.get("totals", {})
     for cell, t in totals.items():
-        lines.append(f"\nTotal {cell}, every bundle, cold: {_dur(t['cold_wall_s'])} wall"
-                     f"{' (some cells extrapolated)' if t['extrapolated'] else ''}; warm: {_dur(t['warm_wall_s'])}.")
+        warm = f"; warm: {_dur(t['warm_wall_s'])}" if t["warm_wall_s"] else ""
+        lines.append(f"\nTotal {cell}, the bundles above, cold: {_dur(t['cold_wall_s'])} wall"
+                     f"{' (some cells extrapolated)' if t['extrapolated'] else ''}{warm}.")
     if doc.get("main"):
         m = doc["main"]
         lines.append(f"\nMain job (`harness run-all`, default corpus): {_dur(m['wall_s'])} wall, {_dur(m['cpu_s'])} "

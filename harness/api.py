@@ -56,7 +56,7 @@ class Sample:
 
     def frames(self, indices: Sequence[int] | None = None, gray: bool = False) -> np.ndarray:
         """Frames as uint8, (T, H, W, 3) RGB or (T, H, W) gray; `indices` are frame numbers (default: all)."""
-        from harness.datasets.frames import read_frames
+        from harness.imageio import read_frames
 
         return read_frames(self.frame_paths(indices), gray=gray)
 

@@ -205,7 +205,7 @@ def test_opaque_ids_are_stable_per_secret_and_say_nothing():
                                        ("x" * 64, True), ("x" * 65, False), ("a\u202eb", False), ("a\u2069b", False),
                                        ("a\u200eb", False), ("a\tb", False), ("\x1b[0m", False), ("a\u2028b", False)])
 def test_names(name, ok):
-    from harness.store.names import check_name, shown_name
+    from harness.names import check_name, shown_name
 
     if ok:
         assert check_name(name, "team") == name and shown_name(name) == name

@@ -12,7 +12,8 @@ import yaml
 from harness.cli.main import main
 from harness.leaderboard.render import inert, write_boards
 from harness.paths import builtin_dir, leaderboard_dir
-from harness.store import atomic, db
+from harness import fsutil
+from harness.store import db
 from harness.store.db import open_store
 from tests import formats as F
 
@@ -180,7 +181,7 @@ def test_files_written_atomically_with_no_leftovers(out, monkeypatch):
 
         def boom(src, dst):
             raise OSError("disk full")
-        monkeypatch.setattr(atomic.os, "replace", boom)
+        monkeypatch.setattr(fsutil.os, "replace", boom)
         with pytest.raises(OSError, match="disk full"):
             write_boards("casme3-7class", store=s, out_dir=out)
         monkeypatch.undo()

@@ -61,7 +61,7 @@ def run_all(data_root: str | None, bundles: tuple[str, ...], protocols: tuple[st
     from harness.protocols import get_protocol, protocol_names
     from harness.runner.bundle import discover_bundles
     from harness.runner.run import submit
-    from harness.store.atomic import atomic_write_text
+    from harness.fsutil import atomic_write_text
 
     t0 = time.perf_counter()
     root = Path(data_root) if data_root else ensure_default_corpus(quiet)

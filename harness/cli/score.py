@@ -32,7 +32,7 @@ def template(protocol: str, phase: str | None, output: str | None, data_root: st
     ids = task.test_table(phase)["uid"].tolist()
     text = format_predictions(ids, [""] * len(ids))
     if output:
-        from harness.store.atomic import atomic_write_text
+        from harness.fsutil import atomic_write_text
 
         atomic_write_text(Path(output), text)
         click.echo(f"wrote {len(ids)} test ids to {output}; fill `prediction` with a class name or index "
@@ -78,7 +78,8 @@ def score(predictions: str, protocol: str, phase: str | None, data_root: str | N
     report["protocol"], report["protocol_version"], report["phase"] = proto.name, proto.version, phase
     if record:
         from harness.runner.fingerprint import data_fingerprint, data_kind
-        from harness.runner.provenance import basic_provenance, file_sha256
+        from harness.fsutil import file_sha256
+        from harness.runner.provenance import basic_provenance
         from harness.store.db import open_store
 
         prov = basic_provenance()

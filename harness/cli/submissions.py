@@ -25,7 +25,7 @@ def list_submissions(protocol: str | None, phase: str | None, team: str | None, 
     from tabulate import tabulate
 
     from harness.store.db import open_store
-    from harness.store.names import printable, shown_name
+    from harness.names import printable, shown_name
 
     with open_store() as store:
         subs = [s for s in store.submissions(protocol, phase, status) if team is None or s.team == team]
@@ -59,7 +59,7 @@ def abandon(submission_id: int, reason: str) -> None:
 
     with open_store() as store:
         sub = store.abandon_submission(submission_id, reason)
-    from harness.store.names import shown_name
+    from harness.names import shown_name
 
     board = sub.protocol + (f" {sub.phase}" if sub.phase else "")
     click.echo(f"submission {sub.id} ({shown_name(sub.team)} / {shown_name(sub.system)}, {board}) is now failed: "

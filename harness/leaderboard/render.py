@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Sequence
 
 from harness.paths import builtin_dir, leaderboard_dir
-from harness.store.atomic import atomic_write_bytes, atomic_write_text
-from harness.store.names import printable, shown_name
+from harness.fsutil import atomic_write_bytes, atomic_write_text
+from harness.names import printable, shown_name
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]|~$])")  # `$` too: GitHub renders $...$ as math
 

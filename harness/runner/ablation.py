@@ -117,7 +117,7 @@ def _fmt(v: float | None) -> str:
 
 def write_readme(bundle_dir: Path, text: str) -> Path:
     """Put `text` between the ablation markers of the bundle README (appending a section if none)."""
-    from harness.store.atomic import atomic_write_text
+    from harness.fsutil import atomic_write_text
 
     readme = Path(bundle_dir) / "README.md"
     old = readme.read_text(encoding="utf-8") if readme.exists() else f"# {Path(bundle_dir).name}\n"

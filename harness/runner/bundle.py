@@ -79,8 +79,8 @@ def load_bundle(path: Path | str) -> Bundle:
     """Read and validate `bundle.yaml`; every problem names the field."""
     import yaml
 
-    from harness.runner.provenance import tree_hash
-    from harness.store.names import check_name
+    from harness.fsutil import tree_hash
+    from harness.names import check_name
 
     path = Path(path).resolve()
     manifest = path / MANIFEST

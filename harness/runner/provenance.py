@@ -1,7 +1,6 @@
 """Provenance: what produced a number (code, versions, platform), recorded with every result."""
 from __future__ import annotations
 
-import hashlib
 import os
 import platform
 import subprocess
@@ -10,36 +9,11 @@ from functools import lru_cache
 from pathlib import Path
 
 from harness import __version__
+from harness.fsutil import tree_hash
 from harness.paths import PACKAGE_DIR, REPO_ROOT
 
 PACKAGES = ("numpy", "pandas", "scikit-learn", "scipy", "torch", "opencv-contrib-python-headless", "mediapipe",
             "click", "tabulate")
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def tree_hash(root: Path, suffixes: tuple[str, ...] | None = None) -> str:
-    """Hash of every file under `root` (relative path + bytes), ignoring caches; order-independent of the walk."""
-    h = hashlib.sha256()
-    files = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in {"__pycache__", ".ipynb_checkpoints"}
-                             and not d.startswith("."))
-        for f in filenames:
-            if f.endswith((".pyc", ".pyo")) or f.startswith("."):
-                continue
-            if suffixes is None or f.endswith(suffixes):
-                files.append(Path(dirpath, f))
-    for p in sorted(files, key=lambda p: p.relative_to(root).as_posix()):
-        h.update(p.relative_to(root).as_posix().encode() + b"\0")
-        h.update(p.read_bytes() + b"\0")
-    return h.hexdigest()
 
 
 @lru_cache(maxsize=1)

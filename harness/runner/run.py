@@ -129,7 +129,7 @@ def prepare(bundle_ref: str | Path, protocol: str, phase: str | None, team: str 
     from harness.runner.executors import EXECUTORS
     from harness.runner.fingerprint import data_fingerprint
     from harness.runner.provenance import harness_code_hash
-    from harness.store.names import check_name
+    from harness.names import check_name
 
     bundle = load_bundle(resolve_bundle(str(bundle_ref)))
     proto = get_protocol(protocol)
@@ -225,7 +225,8 @@ def submit(bundle_ref: str | Path, protocol: str, phase: str | None = None, team
 def _provenance(req: Request, host: bool) -> dict:
     from harness.datasets.policy import DEFAULT as DEFAULT_LOAD
     from harness.runner.fingerprint import data_kind
-    from harness.runner.provenance import basic_provenance, file_sha256
+    from harness.fsutil import file_sha256
+    from harness.runner.provenance import basic_provenance
 
     bundle, proto = req.bundle, req.proto
     provenance = basic_provenance()

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from harness.errors import EXIT_CHECK_FAILED, BadInput, HarnessError, LimitReached
-from harness.store.names import check_name
+from harness.names import check_name
 
 
 class SubmissionNotRunning(HarnessError):

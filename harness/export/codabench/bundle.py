@@ -257,7 +257,7 @@ def export_codabench(protocol: str, output: str | Path, phases: Sequence[str] = 
     from harness.paths import resolve_data_root
     from harness.protocols import get_protocol
     from harness.protocols.task import build_task
-    from harness.store.atomic import atomic_write_bytes
+    from harness.fsutil import atomic_write_bytes
 
     output = Path(output)
     if output.suffix.lower() != ".zip":

@@ -18,6 +18,8 @@ pytest.importorskip("torch")
 
 from harness.api import Context, LabelledSample, Sample, TrainSet  # noqa: E402
 from harness.api import TestSet as UnlabelledSet  # noqa: E402  (not collected by pytest)
+from harness.errors import BadInput  # noqa: E402
+from harness.runner.inner import inner_split  # noqa: E402
 from tests.fullseq_helpers import BUNDLE_DIR, bundle_module  # noqa: E402
 
 features = bundle_module("features")
@@ -102,8 +104,8 @@ def _data(n=36, seed=0):
 
 def _context(pre=None, seed=0):
     ctx = Context(classes=CLASSES, protocol="toy", phase=None, fold="f0", seed=seed, device="cpu", profile="quick",
-                  config={}, cache_dir=Path(tempfile.mkdtemp()), work_dir=Path(tempfile.mkdtemp()))
-    ctx.__dict__["_preprocessor"] = pre or FakePreprocess()
+                  config={}, cache_dir=Path(tempfile.mkdtemp()), work_dir=Path(tempfile.mkdtemp()),
+                  preprocessor=pre or FakePreprocess(), inner_splitter=inner_split)
     return ctx
 
 
@@ -153,7 +155,7 @@ def test_profiles_build_and_typos_are_caught():
     variants = bundle.extra["ablations"]["variants"]
     assert set(variants) == {"full", "attention-readout", "onset-apex", "no-region-attention", "no-drift-correction"}
     assert variants["attention-readout"] == {"readout": "attention"}
-    with pytest.raises(TypeError, match="did you mean"):
+    with pytest.raises(BadInput, match="did you mean 'region_attention'"):
         system.FullSeqTransformer(region_atention=False)
 
 

@@ -255,6 +255,7 @@ def test_inner_split_is_subject_disjoint(corpus):
     from harness.api import Context
     from harness.protocols import get_protocol
     from harness.protocols.task import build_task
+    from harness.runner.inner import inner_split
     from harness.runner.opaque import opaque_ids
     from harness.runner.staging import stage_table
     from harness.runner.views import train_set
@@ -262,7 +263,8 @@ def test_inner_split_is_subject_disjoint(corpus):
     task = build_task(get_protocol("casme3-7class"), corpus)
     staged = stage_table(task.table, opaque_ids(task.table["uid"]), corpus.parent / "stage-inner-test")
     train = train_set(task.table, range(len(task.table)), staged, task.protocol.classes)
-    ctx = Context(task.protocol.classes, "p", None, "f", 0, "cpu", "quick", {}, corpus, corpus)
+    ctx = Context(task.protocol.classes, "p", None, "f", 0, "cpu", "quick", {}, corpus, corpus,
+                  inner_splitter=inner_split)
     fit_part, val_part = ctx.inner_split(train, 0.25)
     assert set(fit_part.subjects).isdisjoint(set(val_part.subjects))
     assert len(fit_part) + len(val_part) == len(train) and len(val_part) > 0
@@ -380,8 +382,8 @@ def test_folds_use_the_harness_that_is_actually_imported(corpus, tmp_path):
     con = sqlite3.connect(home / "results.sqlite")
     prov = json.loads(con.execute("SELECT provenance FROM submissions WHERE id=?", (sid,)).fetchone()[0])
     con.close()
-    files = {rec["classic_file"] for rec in prov["fold_records"]["0"].values()}
-    assert files == {str(copy / "harness" / "classic.py")}
+    files = {rec["kit_file"] for rec in prov["fold_records"]["0"].values()}
+    assert files == {str(copy / "harness" / "kit" / "svm.py")}
 
 
 def test_check_reports_the_cause_of_a_failing_fold(corpus, tmp_path, capsys):

@@ -157,9 +157,11 @@ def _context(job, link: Link, fold: str) -> Context:
     def progress(**info: Any) -> None:
         link.tell({"op": "progress", "info": jsonable(info)})
 
-    ctx = Context(seed=job.seed, fold=fold, progress=progress, **job.context)
-    ctx.__dict__["_preprocessor"] = fold_preprocessor(link, ctx.cache_dir, ctx.threads)
-    return ctx
+    from harness.runner.inner import inner_split
+
+    fields = job.context
+    return Context(seed=job.seed, fold=fold, progress=progress, inner_splitter=inner_split,
+                   preprocessor=fold_preprocessor(link, fields["cache_dir"], fields.get("threads", 1)), **fields)
 
 
 def _labels(link: Link):
@@ -203,8 +205,8 @@ def execute_batched(job: BatchedJob, link: Link) -> list[FoldResult]:
     """Train all of a seed's folds as one stacked model; one FoldResult per fold (errors reported per fold)."""
     import zlib
 
-    from harness.nn.batched import fit_folds
-    from harness.nn.training import count_parameters
+    from harness.kit.nn.batched import fit_folds
+    from harness.kit.nn.training import count_parameters
     from harness.runner.bundle import instantiate
     from harness.runner.labels import with_deferred_labels
 

@@ -15,6 +15,7 @@ from harness.errors import BadInput
 from harness.preprocess import NoFaceError
 from harness.preprocess.preprocessor import Batch
 from harness.runner.bundle import instantiate, load_bundle
+from harness.runner.inner import inner_split
 from tests.baselines.helpers import REPO
 
 CLASSES = ("negative", "positive", "surprise")
@@ -94,8 +95,8 @@ def _world(n_subjects: int = 6, per_class: int = 2, faceless_test: bool = True):
 
 def _context(tmp_path, pre, seed: int = 0) -> Context:
     ctx = Context(classes=CLASSES, protocol="toy", phase=None, fold="sub5", seed=seed, device="cpu", profile="quick",
-                  config={}, cache_dir=tmp_path / "cache", work_dir=tmp_path / "work")
-    ctx.__dict__["_preprocessor"] = pre
+                  config={}, cache_dir=tmp_path / "cache", work_dir=tmp_path / "work", preprocessor=pre,
+                  inner_splitter=inner_split)
     return ctx
 
 

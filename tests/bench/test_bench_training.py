@@ -41,7 +41,7 @@ def fullseq_factory(n_classes: int, steps: int):
 
 
 def training_step(model, inputs, labels, extra_loss=None):
-    """A closure doing one optimiser step, as harness.nn.training.fit does per batch."""
+    """A closure doing one optimiser step, as harness.kit.nn.training.fit does per batch."""
     import torch
 
     torch.manual_seed(0)

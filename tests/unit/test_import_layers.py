@@ -21,7 +21,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("harness.api",),                                                               # the bundle contract
     ("harness.scoring", "harness.datasets", "harness.preprocess"),
     ("harness.kit", "harness.protocols", "harness.store", "harness.synth", "harness.bundles",
-     "harness.classic", "harness.nn"),  # (today's kit: classic.py, nn/)
+     "harness.classic", "harness.kit.nn"),  # (today's kit: classic.py, nn/)
     ("harness.runner",),                                                            # fold execution only
     ("harness.evaluate", "harness.leaderboard"),
     ("harness.experiments", "harness.export"),
@@ -31,7 +31,6 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 #: Arrows of today's tree that break the rule, as (importing package, imported package); each step of the
 #: redesign removes some, and this list must stay exact (a fixed arrow still listed fails too).
 KNOWN: set[tuple[str, str]] = {
-    ("harness.api", "harness.preprocess"), ("harness.api", "harness.runner"),
     ("harness.preprocess", "harness.cli"), ("harness.runner", "harness.leaderboard"),
     ("harness.synth", "harness.cli"), ("harness.synth", "harness.protocols"),
 }

@@ -33,12 +33,6 @@ class TrainConfig:
     amp: bool = True                    # mixed precision on CUDA only (bf16 where supported)
     eval_batch_size: int = 256
 
-    @classmethod
-    def from_config(cls, config: dict[str, Any], prefix: str = "") -> "TrainConfig":
-        """Pick this dataclass's fields out of a bundle config (optionally `prefix`ed)."""
-        names = {f for f in cls.__dataclass_fields__}
-        return cls(**{k[len(prefix):]: v for k, v in config.items() if k.startswith(prefix) and k[len(prefix):] in names})
-
 
 @dataclass
 class History:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -52,29 +52,6 @@ class SvmConfig:
             raise BadInput(f"class_weight must be 'balanced' or 'none', got {self.class_weight!r}")
         if self.select_by not in SELECTION_METRICS:
             raise BadInput(f"select_by must be one of {SELECTION_METRICS}, got {self.select_by!r}")
-
-
-def split_config(config: Mapping[str, Any], *targets: type) -> list[Any]:
-    """Build each dataclass in `targets` from the keys of a flat bundle config it knows (one instance each).
-
-    A key no target knows is an error with the known keys listed (a typo in `--set` must not pass silently).
-    """
-    built, used = [], set()
-    for cls in targets:
-        names = {f.name for f in fields(cls)}
-        mine = {k: v for k, v in config.items() if k in names}
-        used |= set(mine)
-        try:
-            built.append(cls(**mine))
-        except (TypeError, ValueError) as exc:
-            raise BadInput(f"{cls.__name__}: {exc}") from exc
-    unknown = sorted(set(config) - used)
-    if unknown:
-        from harness.registry import suggest
-
-        known = sorted({f.name for cls in targets for f in fields(cls)})
-        raise BadInput("; ".join(suggest(k, known, "config key") for k in unknown))
-    return built
 
 
 # --- the classifier -----------------------------------------------------------------------------------------------

@@ -1,26 +1,10 @@
-"""The API a submission bundle sees. Everything a bundle author needs is here; nothing here reaches labels
-it should not see.
-
-A bundle exposes the scikit-learn shape:
-
-    class MySystem:
-        def __init__(self, **config): ...                       # the manifest profile's config
-        def fit(self, train: TrainSet, context: Context) -> None: ...
-        def predict(self, test: TestSet, context: Context) -> Prediction | list[str | int]: ...
-
-`TrainSet` holds `LabelledSample`s (the fold's training subjects only); `TestSet` holds `Sample`s, which have no
-label, emotion or action-unit attributes at all. A sample's `sample_id` is opaque (not the release's id) and the
-test set's order is decided by the frames alone. Frames are read from a folder that holds only that sample's
-frames (the runner stages them), so no path leads back to the data root or its annotation files. Each fold runs
-in confined processes of its own (see the README's guarantees), so nothing a bundle keeps from one fold survives
-into the next; in a fold, the training labels reach the process when bundle code first reads one (preprocess
-before that and the shared cache keeps the work for every later fold).
-"""
+"""What a bundle sees of the data: samples (test samples carry no label at all), the fold's training and test
+sets, and what `predict` returns."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -121,56 +105,3 @@ class Prediction:
 
     labels: Sequence[str | int]
     proba: np.ndarray | None = None
-
-
-@dataclass
-class Context:
-    """Run information and services handed to `fit` and `predict`.
-
-    `inner_split` is the only sanctioned way to get a validation set (for early stopping or tuning): it is
-    carved from the training subjects, never from the test fold.
-    """
-
-    classes: tuple[str, ...]
-    protocol: str
-    phase: str | None
-    fold: str
-    seed: int
-    device: str                     # "cpu" or "cuda"
-    profile: str
-    config: dict[str, Any]
-    cache_dir: Path                 # in a fold: its private cache (the shared one is behind `preprocess`)
-    work_dir: Path                  # scratch space private to this fold
-    threads: int = 1
-    progress: Callable[..., Any] | None = None   # progress(epoch=i, total=n, **metrics)
-    records: dict[str, Any] = field(default_factory=dict)
-    quiet: bool = True
-
-    def rng(self, stream: int = 0) -> np.random.Generator:
-        """A generator seeded by (run seed, fold, stream): reproducible, and independent across folds."""
-        import zlib
-
-        return np.random.default_rng([self.seed, zlib.crc32(self.fold.encode()), stream])
-
-    def record(self, key: str, value: Any) -> None:
-        """Report a number about this fold (parameter count, generated samples...); stored with the run."""
-        self.records[key] = value
-
-    def report_progress(self, **info: Any) -> None:
-        if self.progress is not None:
-            self.progress(**info)
-
-    def inner_split(self, train: TrainSet, fraction: float = 0.2) -> tuple[TrainSet, TrainSet]:
-        """Subject-disjoint (fit, validation) split of the training samples, stratified as far as subjects allow."""
-        from harness.runner.inner import inner_split
-
-        return inner_split(train, fraction, self.seed)
-
-    @property
-    def preprocess(self):
-        """The shared, cached preprocessing (faces, flow, regions); see harness.preprocess."""
-        from harness.preprocess import Preprocessor
-
-        if "_preprocessor" not in self.__dict__:
-            self.__dict__["_preprocessor"] = Preprocessor(self.cache_dir, threads=self.threads)
-        return self.__dict__["_preprocessor"]

@@ -6,7 +6,7 @@ folds with `torch.func.vmap` turns F small steps into one wide step.
 
 Integrity by construction: fold f's weights only ever receive gradients from samples whose mask bit for fold f is
 set (its training subjects), each fold keeps its own optimiser state and step count, and a fold with no batch at
-a step is not updated at all. So each fold follows exactly the trajectory `harness.nn.training.fit` would give it
+a step is not updated at all. So each fold follows exactly the trajectory `harness.kit.nn.training.fit` would give it
 alone (same initial weights, same shuffling stream, same AdamW/Adam updates, same cosine schedule, same per-fold
 class weights and gradient clipping), up to floating-point reduction order. Differences from `fit`: no early
 stopping (fixed epochs), no auxiliary `loss_fn`, no label smoothing, and random layers (dropout) draw different
@@ -20,7 +20,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from harness.nn.training import TrainConfig, class_weights
+from harness.kit.nn.training import TrainConfig, class_weights
 
 
 @dataclass

@@ -27,9 +27,12 @@ def _report(uf1: float, uar: float, acc: float, n: int = 10) -> dict:
 
 
 def _add(store, protocol: str, phase: str | None, team: str, system: str, scores: tuple[float, float, float],
-         created: str | None = None, kind: str = "system") -> int:
+         created: str | None = None, kind: str = "system", version: str | None = None) -> int:
+    from harness.protocols import get_protocol
+
     sid = store.record_scored_predictions(
-        submission={"protocol": protocol, "protocol_version": "1.0", "phase": phase, "team": team, "system": system,
+        submission={"protocol": protocol, "protocol_version": version or get_protocol(protocol).version,
+                    "phase": phase, "team": team, "system": system,
                     "kind": kind, "provenance": {"data_kind": "synthetic", "data_fingerprint": "abcdef0123456789"}},
         sample_ids=["x"], folds=["f"], predictions=[0], proba=None, report=_report(*scores))
     if created:
@@ -120,6 +123,17 @@ def test_boards_for_every_protocol_and_phase(out, capsys):
                      "megc2019-composite.md"]
     assert capsys.readouterr().out.count(".md") == 5
     assert "No scored submissions yet." in (out / "megc2019-composite.md").read_text()
+
+
+def test_a_board_shows_only_the_protocols_current_version_and_counts_the_others(out):
+    """megc2019-composite 1.1 changed its exclusions: a 1.0 score is of other data and is not ranked beside 1.1."""
+    with open_store() as s:
+        _add(s, "megc2019-composite", None, "old", "A", (0.9, 0.9, 0.9), version="1.0")
+        _add(s, "megc2019-composite", None, "new", "B", (0.3, 0.3, 0.3))
+        write_boards("megc2019-composite", store=s, out_dir=out)
+    md = (out / "megc2019-composite.md").read_text()
+    assert [r[1] for r in _measured(md)] == ["B"]
+    assert "Not shown: 1 scored submission(s) under other versions of the protocol (v1.0: 1)" in md
 
 
 @pytest.mark.parametrize("board", sorted({r["board"] for r in PUBLISHED}))

@@ -249,7 +249,8 @@ def test_valid_base_parses():
     (lambda d: d.update(split={"kind": "phases", "train": "t", "phases": {"A": {"split": "a", "limits": {
         "per_week": 2}}}}), "unknown limit(s) per_week"),
     (lambda d: d.update(metrics=["auc"]), "unknown metric 'auc'"),
-    (lambda d: d.update(ranking=["uf1", "latest"]), "unknown ranking key 'latest'"),
+    (lambda d: d.update(ranking=["uf1", "latest"]), "ranking key 'latest' is neither one of the protocol's metrics"),
+    (lambda d: d.update(metrics=["uf1"], ranking=["uar", "earliest"]), "ranking key 'uar' is neither"),
     (lambda d: d.update(exclude_samples=[{"dataset": "casme3"}]), "exclude_samples[0] needs dataset, sample_id"),
     (lambda d: d.update(leaderboard={"keep": "first"}), "leaderboard.keep must be 'latest' or 'best'"),
     (lambda d: d.update(version=[1]), "field 'version' must be"),

@@ -71,6 +71,9 @@ def run_all(data_root: str | None, bundles: tuple[str, ...], protocols: tuple[st
         raise BadInput(f"unknown bundle(s) {', '.join(sorted(unknown))}; shipped: {', '.join(shipped)}")
     chosen = [shipped[b] for b in (bundles or shipped)]
     boards = [(p, ph) for p in (protocols or protocol_names()) for ph in get_protocol(p).board_names()]
+    from harness.scoring.metrics import title
+
+    columns = list(dict.fromkeys(m for p, _ in boards for m in get_protocol(p).metric_columns()))
     rows, failures = [], 0
     for path in chosen:
         for proto, phase in boards:
@@ -79,18 +82,18 @@ def run_all(data_root: str | None, bundles: tuple[str, ...], protocols: tuple[st
                 out = submit(path, proto, phase, seeds=parse_seeds(seeds), profile=profile, data_root=root,
                              executor=executor, workers=workers, quiet=quiet, host=True, regenerate_board=False)
                 m = out.report["metrics"]
-                rows.append([path.name, proto + (f" {phase}" if phase else ""), f"{m['uf1']['value']:.3f}",
-                             f"{m['uar']['value']:.3f}", f"{m['acc']['value']:.3f}", out.status,
+                rows.append([path.name, proto + (f" {phase}" if phase else ""),
+                             *(f"{m[c]['value']:.3f}" if c in m else "-" for c in columns), out.status,
                              f"{time.perf_counter() - t:.1f}"])
             except HarnessError as exc:
                 failures += 1
-                rows.append([path.name, proto + (f" {phase}" if phase else ""), "-", "-", "-",
+                rows.append([path.name, proto + (f" {phase}" if phase else ""), *("-" for _ in columns),
                              "FAILED: " + str(exc).splitlines()[0][:240], f"{time.perf_counter() - t:.1f}"])
             if not quiet:
                 click.echo(" | ".join(rows[-1]), err=True)
     written = write_boards()
     total = time.perf_counter() - t0
-    table = tabulate(rows, headers=["bundle", "board", "UF1", "UAR", "ACC", "status", "wall s"],
+    table = tabulate(rows, headers=["bundle", "board", *(title(c) for c in columns), "status", "wall s"],
                      disable_numparse=True)
     click.echo(table)
     click.echo(f"\n{len(rows)} runs, {failures} failed, {total:.0f} s in total; "

@@ -21,7 +21,7 @@ def submissions() -> None:
 @json_option
 def list_submissions(protocol: str | None, phase: str | None, team: str | None, status: str | None,
                      as_json: bool) -> None:
-    """One line per submission: id, status, board, team, system, created, UF1, error."""
+    """One line per submission: id, status, board, team, system, created, its board's first metric, error."""
     from tabulate import tabulate
 
     from harness.store.db import open_store
@@ -29,22 +29,39 @@ def list_submissions(protocol: str | None, phase: str | None, team: str | None, 
 
     with open_store() as store:
         subs = [s for s in store.submissions(protocol, phase, status) if team is None or s.team == team]
-        uf1 = {s.id: (store.scores(s.id) or {}).get("metrics", {}).get("uf1", {}).get("value") for s in subs}
+        metrics = {s.id: store.metric_values(s.id) for s in subs}
+    primary = {s.id: _primary(s.protocol, metrics[s.id]) for s in subs}
     rows = [{"id": s.id, "status": s.status, "protocol": s.protocol, "phase": s.phase or None, "team": s.team,
-             "system": s.system, "host": s.host, "created_at": s.created_at, "uf1": uf1[s.id], "error": s.error}
-            for s in subs]
+             "system": s.system, "host": s.host, "created_at": s.created_at, "metrics": metrics[s.id],
+             "error": s.error} for s in subs]
     if as_json:
         echo_json(rows)
         return
     if not rows:
         click.echo("no submissions match")
         return
+    from harness.scoring.metrics import title
+
+    titles = {title(primary[r["id"]]) for r in rows if r["metrics"]}
     click.echo(tabulate([[r["id"], r["status"], r["protocol"] + (f" {r['phase']}" if r["phase"] else ""),
                           shown_name(r["team"]), shown_name(r["system"]), r["created_at"][:19],
-                          "" if r["uf1"] is None else f"{r['uf1']:.4f}",
+                          f"{r['metrics'][primary[r['id']]]:.4f}" if r["metrics"] else "",
                           " ".join(printable(r["error"] or "").split())[:60]] for r in rows],
-                        headers=["id", "status", "board", "team", "system", "created (UTC)", "UF1", "error"],
+                        headers=["id", "status", "board", "team", "system", "created (UTC)",
+                                 titles.pop() if len(titles) == 1 else "score", "error"],
                         disable_numparse=True))
+
+
+def _primary(protocol: str, metrics: dict[str, float]) -> str | None:
+    """The metric a submission's board ranks by (its first stored one when the protocol is gone)."""
+    from harness.protocols import get_protocol
+    from harness.registry import UnknownName
+
+    try:
+        name = get_protocol(protocol).primary_metric
+    except UnknownName:
+        name = None
+    return name if name in metrics else next(iter(metrics), None)
 
 
 @submissions.command("abandon")

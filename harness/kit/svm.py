@@ -95,7 +95,7 @@ class LinearSvm:
 def _selection_score(y_true: np.ndarray, y_pred: np.ndarray, k: int, metric: str) -> float:
     from harness.scoring.metrics import confusion, summary
 
-    return float(summary(confusion(y_true, y_pred, k))[metric])
+    return float(summary(confusion(y_true, y_pred, k), (metric,))[metric])
 
 
 def inner_cv_scores(x: np.ndarray, y: np.ndarray, groups: np.ndarray, k: int, cfg: SvmConfig,

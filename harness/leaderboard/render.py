@@ -35,19 +35,26 @@ def board_filename(protocol: str, phase: str | None) -> str:
 
 
 def rank_key(row: dict, ranking: Sequence[str]) -> tuple:
+    """Sort key of a measured row: each ranking metric in its direction (higher first unless the metric says
+    lower is better), then the earliest submission."""
+    from harness.protocols.model import EARLIEST
+    from harness.scoring.metrics import METRICS
+
     key = []
     for r in ranking:
-        if r == "earliest":
+        if r == EARLIEST:
             key.append(row["created_at"])
         else:
-            key.append(-row["metrics"][r]["value"])
+            value = row["metrics"][r]["value"]
+            key.append(-value if METRICS.get(r).higher_is_better else value)
     return tuple(key)
 
 
 def measured_rows(store, proto, phase: str | None) -> list[dict]:
-    """One row per (team, system): the latest or the best-ranked scored submission, as the protocol says."""
+    """One row per (team, system): the latest or the best-ranked scored submission, as the protocol says. Only
+    submissions under the protocol's current version: another version's scores are not comparable."""
     chosen: dict[tuple[str, str], dict] = {}
-    for sub, report in store.board(proto.name, phase):
+    for sub, report in store.board(proto.name, phase, proto.version):
         prov = sub.provenance or {}
         row = {"id": sub.id, "system": sub.system, "team": sub.team, "kind": sub.kind, "created_at": sub.created_at,
                "label": _system_label(sub.system, prov, sub.profile),
@@ -64,7 +71,7 @@ def measured_rows(store, proto, phase: str | None) -> list[dict]:
     return sorted(chosen.values(), key=lambda r: rank_key(r, proto.ranking))
 
 
-def published_rows(protocol: str, phase: str | None) -> list[dict]:
+def published_rows(protocol: str, phase: str | None, primary: str = "uf1") -> list[dict]:
     import yaml
 
     path = builtin_dir("leaderboard") / "published.yaml"
@@ -72,7 +79,7 @@ def published_rows(protocol: str, phase: str | None) -> list[dict]:
         return []
     board = board_filename(protocol, phase).replace(f"{protocol}-", f"{protocol}/") if phase else protocol
     rows = [r for r in yaml.safe_load(path.read_text(encoding="utf-8")) or [] if r.get("board") == board]
-    return sorted(rows, key=lambda r: -float(r.get("uf1", 0)))
+    return sorted(rows, key=lambda r: -float(r.get(primary, 0)))
 
 
 def _system_label(system: str, provenance: dict, profile: str | None) -> str:
@@ -105,18 +112,25 @@ def _exclusion_notes(rows: list[dict]) -> list[str]:
 
 
 def render_board(proto, phase: str | None, rows: list[dict], published: list[dict],
-                 provenance_links: dict[int, str]) -> str:
+                 provenance_links: dict[int, str], other_versions: dict[str, int] | None = None) -> str:
     from tabulate import tabulate
 
+    from harness.protocols.model import EARLIEST
+    from harness.scoring.metrics import title as metric_title
+
     title = f"{proto.name} — {phase}" if phase else proto.name
-    order = ", then ".join({"uf1": "UF1", "uar": "UAR", "acc": "ACC", "earliest": "earliest submission"}[r]
-                           for r in proto.ranking)
+    columns, primary = proto.metric_columns(), proto.primary_metric
+    order = ", then ".join("earliest submission" if r == EARLIEST else metric_title(r) for r in proto.ranking)
     lines = [f"# Leaderboard: {title}", "",
              f"{proto.title} (protocol v{proto.version}). Ranked by {order}. "
              f"Metrics are computed once on the predictions pooled over all folds, K = {proto.n_classes}; "
              "the 95% confidence intervals come from a bootstrap over subjects. "
-             + ("With several seeds, values are seed means and the seeds column gives UF1 mean ± std."
-                if any(r["n_seeds"] > 1 for r in rows) else ""), ""]
+             + (f"With several seeds, values are seed means and the seeds column gives {metric_title(primary)} "
+                "mean ± std." if any(r["n_seeds"] > 1 for r in rows) else ""), ""]
+    if other_versions:
+        shown = ", ".join(f"v{v}: {n}" for v, n in sorted(other_versions.items()))
+        lines += [f"Not shown: {sum(other_versions.values())} scored submission(s) under other versions of the "
+                  f"protocol ({shown}); scores of different versions are not comparable.", ""]
     if phase:
         lines += [f"Phase `{phase}`: {proto.phases[phase].limits.describe()}; each (team, system) shows its "
                   f"{'best-ranked' if proto.board_keep == 'best' else 'latest'} scored submission.", ""]
@@ -130,18 +144,17 @@ def render_board(proto, phase: str | None, rows: list[dict], published: list[dic
         table = []
         for i, r in enumerate(rows, start=1):
             m = r["metrics"]
-            seeds = (f"{m['uf1']['value']:.3f} ± {m['uf1']['std']:.3f} ({r['n_seeds']})" if r["n_seeds"] > 1
+            seeds = (f"{m[primary]['value']:.3f} ± {m[primary]['std']:.3f} ({r['n_seeds']})" if r["n_seeds"] > 1
                      else "1")
             link = provenance_links.get(r["id"])
             marked = " †" if _not_held(r) else ""
             table.append([i, inert(r["label"]) + marked, inert(shown_name(r["team"])), inert(r["kind"]),
-                          _ci_cell(m["uf1"]),
-                          _ci_cell(m["uar"]), _ci_cell(m["acc"]), seeds, r["n_samples"],
+                          *(_ci_cell(m[c]) for c in columns), seeds, r["n_samples"],
                           inert(_data_label(r["provenance"])), r["created_at"][:10],
                           f"[{link.rsplit('/', 1)[-1][:12]}]({link})" if link else "—"])
-        lines.append(tabulate(table, headers=["Rank", "System · profile", "Team", "Kind", "UF1 [95% CI]",
-                                              "UAR [95% CI]", "ACC [95% CI]", "Seeds", "N", "Data", "Date",
-                                              "Provenance"],
+        lines.append(tabulate(table, headers=["Rank", "System · profile", "Team", "Kind",
+                                              *(f"{metric_title(c)} [95% CI]" for c in columns), "Seeds", "N",
+                                              "Data", "Date", "Provenance"],
                               tablefmt="github", disable_numparse=True))
         notes = [f"{inert(r['label'])} ({inert(shown_name(r['team']))}): "
                  + "; ".join(inert(t) for t in _not_held(r)) for r in rows if _not_held(r)]
@@ -154,12 +167,12 @@ def render_board(proto, phase: str | None, rows: list[dict], published: list[dic
         lines += ["", "## Published (reported in papers on the real dataset; not measured here, not ranked)", ""]
         table = []
         for r in published:
-            acc = f"{float(r['acc']):.4f}" if r.get("acc") is not None else "—"
             note = f" ({inert(r['note'])})" if r.get("note") else ""
-            table.append([inert(r["system"]), inert(r.get("team", "—")), "published", f"{float(r['uf1']):.4f}",
-                          f"{float(r['uar']):.4f}", acc, inert(r["source"]) + note])
-        lines.append(tabulate(table, headers=["System", "Team", "Kind", "UF1", "UAR", "ACC", "Source"],
-                              tablefmt="github", disable_numparse=True))
+            table.append([inert(r["system"]), inert(r.get("team", "—")), "published",
+                          *(f"{float(r[c]):.4f}" if r.get(c) is not None else "—" for c in columns),
+                          inert(r["source"]) + note])
+        lines.append(tabulate(table, headers=["System", "Team", "Kind", *(metric_title(c) for c in columns),
+                                              "Source"], tablefmt="github", disable_numparse=True))
     return "\n".join(lines) + "\n"
 
 
@@ -200,7 +213,9 @@ def write_boards(protocol: str | None = None, store=None, out_dir: Path | None =
                     _write_if_changed(out / "provenance" / fname, json.dumps(prov, indent=2, default=str) + "\n")
                     links[r["id"]] = f"provenance/{fname}"
                     cited.add(fname)
-                text = render_board(proto, phase, rows, published_rows(proto.name, phase), links)
+                others = {v: n for v, n in store.board_versions(proto.name, phase).items() if v != proto.version}
+                text = render_board(proto, phase, rows, published_rows(proto.name, phase, proto.primary_metric),
+                                    links, others)
                 path = out / f"{board_filename(proto.name, phase)}.md"
                 _write_if_changed(path, text)
                 written.append(path)
@@ -223,7 +238,7 @@ def _write_if_changed(path: Path, text: str) -> None:
 
 
 def _write_figure(path: Path, proto, phase: str | None, rows: list[dict]) -> Path:
-    """UF1 with its 95% CI per measured row (horizontal error bars), PNG without timestamps."""
+    """The primary metric (UF1) with its 95% CI per measured row (horizontal error bars), PNG without timestamps."""
     import io
 
     import matplotlib
@@ -231,10 +246,13 @@ def _write_figure(path: Path, proto, phase: str | None, rows: list[dict]) -> Pat
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from harness.scoring.metrics import title as metric_title
+
+    primary = proto.primary_metric
     names = [f"{r['label']} ({shown_name(r['team'])})" for r in rows][::-1]
-    vals = [r["metrics"]["uf1"]["value"] for r in rows][::-1]
-    lo = [v - r["metrics"]["uf1"]["ci"][0] for v, r in zip(vals, rows[::-1])]
-    hi = [r["metrics"]["uf1"]["ci"][1] - v for v, r in zip(vals, rows[::-1])]
+    vals = [r["metrics"][primary]["value"] for r in rows][::-1]
+    lo = [v - r["metrics"][primary]["ci"][0] for v, r in zip(vals, rows[::-1])]
+    hi = [r["metrics"][primary]["ci"][1] - v for v, r in zip(vals, rows[::-1])]
     width = max(7.0, 4.0 + 0.065 * max(len(n) for n in names))  # room for the longest "name · profile (team)"
     fig, ax = plt.subplots(figsize=(width, 0.45 * len(rows) + 1.2), dpi=100)
     ax.errorbar(vals, range(len(vals)), xerr=[lo, hi], fmt="o", capsize=3)
@@ -242,7 +260,7 @@ def _write_figure(path: Path, proto, phase: str | None, rows: list[dict]) -> Pat
     ax.set_yticks(range(len(vals)))
     ax.set_yticklabels(names, fontsize=8, parse_math=False)  # a name like `$x^$` is text, not mathtext
     ax.set_xlim(0, 1)
-    ax.set_xlabel("UF1 with 95% CI (bootstrap over subjects)")
+    ax.set_xlabel(f"{metric_title(primary)} with 95% CI (bootstrap over subjects)")
     ax.set_title(f"{proto.name}{' ' + phase if phase else ''}", fontsize=10)
     ax.legend(loc="lower right", fontsize=7)
     fig.tight_layout()

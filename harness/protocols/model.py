@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import BadInput, Problem, ValidationFailed
+from harness.registry import suggest
 
-METRICS = ("uf1", "uar", "acc")
-RANK_KEYS = ("uf1", "uar", "acc", "earliest")
+EARLIEST = "earliest"   # the ranking key after the metrics: the earlier submission wins a tie
 SPLIT_KINDS = ("loso", "phases")
 
 
@@ -92,9 +92,17 @@ class Protocol:
         if not phase:
             raise BadInput(f"protocol {self.name} has phases {', '.join(self.phases)}: choose one with --phase")
         if phase not in self.phases:
-            from harness.registry import suggest
             raise BadInput(f"protocol {self.name}: {suggest(phase, list(self.phases), 'phase')}")
         return phase
+
+    @property
+    def primary_metric(self) -> str:
+        """The metric that ranks first (the boards' figure, the seeds column, `submissions list`)."""
+        return next(r for r in self.ranking if r != EARLIEST)
+
+    def metric_columns(self) -> list[str]:
+        """The protocol's metrics as board columns: those that rank, in ranking order, then the others."""
+        return [r for r in self.ranking if r in self.metrics] + [m for m in self.metrics if m not in self.ranking]
 
     def class_index(self, name: str) -> int:
         return self.classes.index(name)
@@ -222,15 +230,23 @@ def parse_protocol(data: Any, path: Path) -> Protocol:
                                   _time_limit(p, where, f"split.phases.{pname}", problems))
         if not phases:
             problems.append(Problem(where, "a phases protocol needs at least one phase", column="split.phases"))
-    metrics = tuple(_req(data, "metrics", list, where, problems, default=list(METRICS)))
+    from harness.scoring.metrics import DEFAULT_METRICS, METRICS
+
+    metrics = tuple(_req(data, "metrics", list, where, problems, default=list(DEFAULT_METRICS)) or ())
     for m in metrics:
         if m not in METRICS:
-            problems.append(Problem(where, f"unknown metric {m!r} (known: {', '.join(METRICS)})", column="metrics"))
-    ranking = tuple(_req(data, "ranking", list, where, problems, default=list(RANK_KEYS)))
+            problems.append(Problem(where, suggest(m, METRICS.names(), "metric"), column="metrics",
+                                    hint="a metric is registered in harness/scoring/metrics.py"))
+    if not metrics or len(set(metrics)) != len(metrics):
+        problems.append(Problem(where, "metrics must name at least one metric, each once", column="metrics"))
+    ranking = tuple(_req(data, "ranking", list, where, problems, default=[*metrics, EARLIEST]) or ())
     for r in ranking:
-        if r not in RANK_KEYS:
-            problems.append(Problem(where, f"unknown ranking key {r!r} (known: {', '.join(RANK_KEYS)})",
-                                    column="ranking"))
+        if r != EARLIEST and r not in metrics:
+            problems.append(Problem(where, f"ranking key {r!r} is neither one of the protocol's metrics "
+                                           f"({', '.join(metrics)}) nor {EARLIEST!r}", column="ranking"))
+    if not any(r != EARLIEST for r in ranking):
+        problems.append(Problem(where, "ranking must start from at least one of the protocol's metrics",
+                                column="ranking"))
     exclusions = []
     for i, e in enumerate(_req(data, "exclude_samples", list, where, problems, default=[]) or []):
         if not isinstance(e, dict) or not {"dataset", "sample_id", "reason"} <= set(e):

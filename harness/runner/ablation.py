@@ -83,26 +83,29 @@ def run_ablations(bundle_ref: str, protocol: str | None = None, phase: str | Non
 def render_table(meta: dict, rows: list[AblationRow]) -> str:
     from tabulate import tabulate
 
+    from harness.protocols import get_protocol
+    from harness.scoring.metrics import title
+
     def cell(m: dict) -> str:
         return f"{m['value']:.3f} [{m['ci'][0]:.3f}, {m['ci'][1]:.3f}]"
 
+    columns = get_protocol(meta["protocol"]).metric_columns()
     extra = sorted({k for r in rows for k in r.records})
     table = []
     for r in rows:
         m = r.report["metrics"]
         over = ", ".join(f"{k}={v}" for k, v in r.overrides.items()) or "(defaults)"
-        table.append([r.variant, over, cell(m["uf1"]), cell(m["uar"]), cell(m["acc"])]
-                     + [_fmt(r.records.get(k)) for k in extra])
+        table.append([r.variant, over, *(cell(m[c]) for c in columns)] + [_fmt(r.records.get(k)) for k in extra])
     where = meta["protocol"] + (f" {meta['phase']}" if meta["phase"] else "")
     seeds = ",".join(str(s) for s in meta["seeds"])
+    names = "/".join(title(c) for c in columns)
     head = (f"Ablations of `{meta['bundle']}` on {where} (profile `{meta['profile']}`, seeds {seeds}; synthetic corpus "
-            f"unless stated). UF1/UAR/ACC with 95% CIs from a bootstrap over subjects; other columns are the numbers "
+            f"unless stated). {names} with 95% CIs from a bootstrap over subjects; other columns are the numbers "
             f"the bundle recorded, averaged over folds. Reproduce: `harness ablate {meta['bundle']} --protocol "
             f"{meta['protocol']}" + (f" --phase {meta['phase']}" if meta["phase"] else "")
             + f" --seeds {seeds} --write-readme`.")
-    return head + "\n\n" + tabulate(table, headers=["variant", "overrides", "UF1 [95% CI]", "UAR [95% CI]",
-                                                    "ACC [95% CI]", *extra], tablefmt="github",
-                                    disable_numparse=True) + "\n"
+    return head + "\n\n" + tabulate(table, headers=["variant", "overrides", *(f"{title(c)} [95% CI]" for c in columns),
+                                                    *extra], tablefmt="github", disable_numparse=True) + "\n"
 
 
 def _fmt(v: float | None) -> str:

@@ -13,8 +13,6 @@ from typing import Any, Callable
 
 from harness.errors import BadInput, HarnessError, Problem, ValidationFailed
 
-METRICS = ("uf1", "uar", "acc")
-
 
 @dataclass
 class Expectation:
@@ -78,9 +76,11 @@ def load_expectations(path: Path) -> Expectations:
         if not isinstance(bounds, dict):
             problems.append(Problem(where, "expect must map metrics to {min: x, max: y}", column=f"{col}.expect"))
             continue
+        computed = _protocol_metrics(c.get("protocol"))
         for m, b in bounds.items():
-            if m not in METRICS:
-                problems.append(Problem(where, f"unknown metric {m!r} (uf1, uar, acc)", column=f"{col}.expect"))
+            if computed is not None and m not in computed:
+                problems.append(Problem(where, f"metric {m!r} is not one that protocol {c.get('protocol')} computes "
+                                               f"({', '.join(computed)})", column=f"{col}.expect"))
             elif not isinstance(b, dict) or not set(b) <= {"min", "max"} or not b:
                 problems.append(Problem(where, f"{m}: give min and/or max", column=f"{col}.expect.{m}"))
         if "bundle" in c and "protocol" in c:
@@ -90,6 +90,17 @@ def load_expectations(path: Path) -> Expectations:
     if problems:
         raise ValidationFailed(problems, f"expectations file {path} is invalid")
     return Expectations(path, data.get("profile"), list(seeds), data.get("data_root"), checks)
+
+
+def _protocol_metrics(protocol) -> tuple[str, ...] | None:
+    """The metrics a protocol computes; None for a name that is not a protocol (reported when the check runs)."""
+    from harness.protocols import get_protocol
+    from harness.registry import UnknownName
+
+    try:
+        return get_protocol(str(protocol)).metrics
+    except UnknownName:
+        return None
 
 
 def evaluate(exp: Expectation, metrics: dict[str, float]) -> list[str]:
@@ -128,7 +139,7 @@ def _run_one(exp: Expectation, spec: Expectations, data_root: str | None, execut
         raise  # a wrong expectations entry or data root is bad input (exit 2), not a regression
     except HarnessError as exc:
         return CheckResult(exp, None, [], error=str(exc).splitlines()[0])
-    metrics = {m: out.report["metrics"][m]["value"] for m in METRICS}
+    metrics = {m: v["value"] for m, v in out.report["metrics"].items()}
     return CheckResult(exp, metrics, evaluate(exp, metrics), reused=out.status == "reused")
 
 

@@ -5,7 +5,7 @@ report.py into a scoring program that runs where tabulate is not installed.
 """
 from __future__ import annotations
 
-from harness.scoring.report import METRIC_TITLES
+from harness.scoring.metrics import title as metric_title
 
 
 def render_report(report: dict, title: str = "") -> str:
@@ -17,8 +17,8 @@ def render_report(report: dict, title: str = "") -> str:
     lines.append(f"{report['n_samples']} samples from {report['n_subjects']} subjects, K = {len(report['classes'])}"
                  f"{seeds}; 95% CI by bootstrap over subjects ({report['bootstrap']['draws']} draws)")
     rows = []
-    for key, name in METRIC_TITLES.items():
-        v = m[key]
+    for key, v in m.items():
+        name = metric_title(key)
         std = f" ± {v['std']:.4f}" if report["n_seeds"] > 1 else ""
         rows.append([name, f"{v['value']:.4f}{std}", f"[{v['ci'][0]:.4f}, {v['ci'][1]:.4f}]"])
     lines.append(tabulate(rows, headers=["metric", "value", "95% CI"], disable_numparse=True))

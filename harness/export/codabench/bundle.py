@@ -27,7 +27,7 @@ from harness.export.codabench import pages
 from harness.export.codabench.packaging import program_files, purity_problems
 from harness.export.codabench.program import PHASE_FILE, REFERENCE_FILE, REFERENCE_HEADER
 from harness.export.codabench.schema import (COLUMN_PRECISION, DOCKER_IMAGE, EXECUTION_TIME_LIMIT_S, KEEP_TO_RULE,
-                                             METRIC_SORTING, VERSION, YAML_NAME, date_problems, format_date)
+                                             VERSION, YAML_NAME, date_problems, format_date)
 from harness.protocols.model import Limits, Protocol
 
 EXAMPLE_BUNDLE = "sanity-majority"     # the smallest shipped bundle, copied into every starting kit
@@ -104,14 +104,11 @@ def parse_dates(values: Sequence[str], names: Sequence[str], option: str) -> dic
 # ----- the parts ------------------------------------------------------------------------------------------------
 def leaderboard_columns(proto: Protocol) -> list[dict]:
     """The protocol's metrics in ranking order (index 0 ranks); the keys are what scores.json writes."""
-    from harness.scoring.report import METRIC_TITLES
+    from harness.scoring.metrics import METRICS
 
-    order = [r for r in proto.ranking if r in proto.metrics] + [m for m in proto.metrics if m not in proto.ranking]
-    unknown = [m for m in order if m not in METRIC_SORTING]
-    if unknown:
-        raise BadInput(f"protocol {proto.name}: no Codabench column for metric(s) {', '.join(unknown)}")
-    return [{"title": METRIC_TITLES[m], "key": m, "index": i, "sorting": METRIC_SORTING[m],
-             "precision": COLUMN_PRECISION} for i, m in enumerate(order)]
+    return [{"title": METRICS.get(m).title, "key": m, "index": i,
+             "sorting": "desc" if METRICS.get(m).higher_is_better else "asc", "precision": COLUMN_PRECISION}
+            for i, m in enumerate(proto.metric_columns())]
 
 
 def protocol_info(proto: Protocol, columns: Sequence[dict]) -> dict:
@@ -119,6 +116,7 @@ def protocol_info(proto: Protocol, columns: Sequence[dict]) -> dict:
     from harness import __version__
 
     return {"protocol": proto.name, "version": proto.version, "title": proto.title, "classes": list(proto.classes),
+            "metrics": list(proto.metrics),
             "columns": [{"key": c["key"], "title": c["title"], "sorting": c["sorting"]} for c in columns],
             "keep": proto.board_keep, "submission_rule": KEEP_TO_RULE[proto.board_keep],
             "exported_by": f"harness {__version__}"}

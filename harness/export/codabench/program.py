@@ -1,7 +1,7 @@
 """The scoring program of an exported Codabench bundle: the platform runs it once per submission.
 
 It is the project's own scorer, not a second one: `harness export codabench` packages this file beside
-harness/errors.py and harness/scoring/{predictions,metrics,bootstrap,report}.py, so a submission is validated with
+harness/errors.py, harness/registry.py and harness/scoring/{predictions,metrics,bootstrap,report}.py, so a submission is validated with
 the rules and messages of `harness score` and scored by the same functions. It runs in the platform's plain
 Python image, so it (and everything it imports) uses the standard library and numpy only.
 
@@ -122,7 +122,8 @@ def score_submission(input_dir: Path, program_dir: Path) -> Scored:
     ref = read_reference(input_dir / "ref", classes)
     path, name = find_predictions(input_dir / "res")
     preds = parse_predictions(path.read_bytes(), name, ref.ids, classes)
-    report = build_report(classes, ref.labels, [preds.pred], ref.groups)
+    metrics = protocol.get("metrics") or [c["key"] for c in protocol["columns"]]
+    report = build_report(classes, ref.labels, [preds.pred], ref.groups, metrics=metrics)
     report["protocol"], report["protocol_version"] = protocol["protocol"], protocol["version"]
     report["phase"] = ref.phase.get("phase")
     return Scored({c["key"]: report["metrics"][c["key"]]["value"] for c in protocol["columns"]}, report, name)

@@ -239,7 +239,7 @@ def test_valid_base_parses():
     (lambda d: d.update(datasets=["casme4"]), "unknown dataset 'casme4'"),
     (lambda d: d["label_map"]["casme3"].update(fear="angry"), "label_map.casme3.fear maps to 'angry'"),
     (lambda d: d.update(label_map={}), "label_map has no mapping for dataset 'casme3'"),
-    (lambda d: d.update(split={"kind": "kfold"}), "split.kind must be one of loso, phases"),
+    (lambda d: d.update(split={"kind": "kfold"}), "unknown split kind 'kfold' Known split kinds: loso, phases"),
     (lambda d: d.update(split={"kind": "phases", "phases": {}}), "split.train must name the training split"),
     (lambda d: d.update(split={"kind": "phases", "train": "train", "phases": {"A": {}}}), "column 'split.phases.A'"),
     (lambda d: d.update(split={"kind": "phases", "train": "t", "phases": {"A": {"split": "a", "limits": {

@@ -7,8 +7,7 @@ from harness.cli.options import data_options, data_root_option, echo_json, json_
 
 
 def _summary_row(proto) -> dict:
-    split = "LOSO (one fold per subject)" if proto.split_kind == "loso" else \
-        "phases " + ", ".join(f"{n} ({p.limits.describe()})" for n, p in proto.phases.items())
+    split = proto.splitter.summary(proto)
     return {"name": proto.name, "version": proto.version, "datasets": list(proto.datasets),
             "classes": list(proto.classes), "split": split, "title": proto.title,
             "exclusions": list(proto.exclusion_notes)}

@@ -89,7 +89,7 @@ def score(predictions: str, protocol: str, phase: str | None, data_root: str | N
                      "data_fingerprint": data_fingerprint(task), "data_kind": data_kind(task.data_root),
                      "protocol_version": proto.version, "errata": task.errata_versions(),
                      "data_options": data_options.describe(), "excluded": task.exclusion_summary()})
-        folds = task.test_table(phase)["group"] if proto.split_kind == "loso" else [phase] * len(test)
+        folds = task.test_folds(phase)
         with open_store() as store:
             sid = store.record_scored_predictions(
                 submission={"protocol": proto.name, "protocol_version": proto.version, "phase": phase,

@@ -10,35 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import BadInput, Problem, ValidationFailed
+from harness.protocols.splits import SPLIT_KINDS, Limits, Phase, SplitKind, time_limit
 from harness.registry import suggest
 
+__all__ = ["EARLIEST", "Exclusion", "Limits", "Phase", "Protocol", "parse_protocol"]
+
 EARLIEST = "earliest"   # the ranking key after the metrics: the earlier submission wins a tie
-SPLIT_KINDS = ("loso", "phases")
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Submission limits of a phase. Failed submissions never count (Codabench convention)."""
-
-    per_team_per_day: int | None = None
-    per_team_total: int | None = None
-
-    def describe(self) -> str:
-        parts = []
-        if self.per_team_per_day is not None:
-            parts.append(f"{self.per_team_per_day} scored per team per day (UTC)")
-        if self.per_team_total is not None:
-            parts.append(f"{self.per_team_total} scored per team in total")
-        return "; ".join(parts) + ("; failed submissions do not count" if parts else "no limit")
-
-
-@dataclass(frozen=True)
-class Phase:
-    name: str
-    split: str          # the dataset split value whose samples form this phase's test set
-    limits: Limits
-    description: str = ""
-    fold_time_limit_s: float | None = None   # overrides the protocol's (Codabench's execution_time_limit)
 
 
 @dataclass(frozen=True)
@@ -57,7 +34,7 @@ class Protocol:
     datasets: tuple[str, ...]
     classes: tuple[str, ...]
     label_map: dict[str, dict[str, str]]   # dataset -> normalised emotion -> class
-    split_kind: str
+    split_kind: str                        # a name of harness.protocols.splits.SPLIT_KINDS
     train_split: str | None
     phases: dict[str, Phase]
     metrics: tuple[str, ...]
@@ -69,6 +46,7 @@ class Protocol:
     references: tuple[str, ...]
     board_keep: str = "latest"   # per (team, system) on a board: the latest or the best-ranked submission
     fold_time_limit_s: float | None = None   # a fold running longer is killed and the run fails (None: runner's)
+    split_params: dict[str, Any] = field(default_factory=dict)   # what the split kind reads beyond its name
     path: Path | None = field(default=None, compare=False)
 
     @property
@@ -79,21 +57,17 @@ class Protocol:
     def multi_dataset(self) -> bool:
         return len(self.datasets) > 1
 
+    @property
+    def splitter(self) -> SplitKind:
+        return SPLIT_KINDS.get(self.split_kind)
+
     def board_names(self) -> list[str | None]:
-        """Leaderboards this protocol has: one per phase, or one for a LOSO protocol (None)."""
-        return list(self.phases) if self.split_kind == "phases" else [None]
+        """Leaderboards this protocol has: one per phase, or one (None) for a kind without phases."""
+        return self.splitter.boards(self)
 
     def check_phase(self, phase: str | None) -> str | None:
-        """Validate a --phase option against this protocol; returns the phase (None for LOSO)."""
-        if self.split_kind == "loso":
-            if phase not in (None, "", "loso"):
-                raise BadInput(f"protocol {self.name} is leave-one-subject-out and has no phases; drop --phase {phase}")
-            return None
-        if not phase:
-            raise BadInput(f"protocol {self.name} has phases {', '.join(self.phases)}: choose one with --phase")
-        if phase not in self.phases:
-            raise BadInput(f"protocol {self.name}: {suggest(phase, list(self.phases), 'phase')}")
-        return phase
+        """Validate a --phase option against this protocol; returns the phase (None without phases)."""
+        return self.splitter.check_phase(self, phase)
 
     @property
     def primary_metric(self) -> str:
@@ -125,15 +99,6 @@ def _req(data: dict, key: str, typ, where: str, problems: list[Problem], default
                                        f"got {type(value).__name__}"))
         return None if default is ... else default
     return value
-
-
-def _time_limit(data: dict, where: str, column: str, problems: list[Problem]) -> float | None:
-    value = data.get("fold_time_limit_s")
-    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
-        problems.append(Problem(where, f"fold_time_limit_s must be a positive number of seconds, got {value!r}",
-                                column=f"{column}.fold_time_limit_s".lstrip(".")))
-        return None
-    return None if value is None else float(value)
 
 
 def _is_count(n: Any) -> bool:
@@ -193,43 +158,14 @@ def parse_protocol(data: Any, path: Path) -> Protocol:
             label_map[d][str(emo).strip().lower()] = cls
     split = _req(data, "split", dict, where, problems) or {}
     kind = split.get("kind")
+    parsed: dict[str, Any] = {}
     if kind not in SPLIT_KINDS:
-        problems.append(Problem(where, f"split.kind must be one of {', '.join(SPLIT_KINDS)}, got {kind!r}"))
-    phases: dict[str, Phase] = {}
-    train_split = None
-    if kind == "phases":
-        train_split = split.get("train")
-        if not isinstance(train_split, str):
-            problems.append(Problem(where, "split.train must name the training split", column="split.train"))
-        raw_phases = split.get("phases") or {}
-        if not isinstance(raw_phases, dict):
-            problems.append(Problem(where, "split.phases must map phase names to {split, limits}",
-                                    column="split.phases"))
-            raw_phases = {}
-        for pname, p in raw_phases.items():
-            if not isinstance(p, dict) or not isinstance(p.get("split"), str):
-                problems.append(Problem(where, f"phase {pname!r} needs a 'split'", column=f"split.phases.{pname}"))
-                continue
-            lim = p.get("limits") or {}
-            if not isinstance(lim, dict):
-                problems.append(Problem(where, f"phase {pname!r}: limits must be a mapping "
-                                               "(per_team_per_day, per_team_total)",
-                                        column=f"split.phases.{pname}.limits"))
-                lim = {}
-            unknown = set(lim) - {"per_team_per_day", "per_team_total"}
-            if unknown:
-                problems.append(Problem(where, f"phase {pname!r}: unknown limit(s) {', '.join(sorted(unknown))} "
-                                               "(known: per_team_per_day, per_team_total)",
-                                        column=f"split.phases.{pname}.limits"))
-            for k, v in lim.items():
-                if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 1):
-                    problems.append(Problem(where, f"phase {pname!r}: limit {k} must be a positive integer, "
-                                                   f"got {v!r}", column=f"split.phases.{pname}.limits.{k}"))
-            phases[pname] = Phase(pname, p["split"], Limits(lim.get("per_team_per_day"), lim.get("per_team_total")),
-                                  str(p.get("description", "")).strip(),
-                                  _time_limit(p, where, f"split.phases.{pname}", problems))
-        if not phases:
-            problems.append(Problem(where, "a phases protocol needs at least one phase", column="split.phases"))
+        problems.append(Problem(where, f"split.kind: {suggest(str(kind), SPLIT_KINDS.names(), 'split kind')}",
+                                column="split.kind", hint="a split kind is registered in harness/protocols/splits.py"))
+    else:
+        parsed = SPLIT_KINDS.get(kind).parse(split, where, problems)
+    phases: dict[str, Phase] = parsed.get("phases", {})
+    train_split = parsed.get("train_split")
     from harness.scoring.metrics import DEFAULT_METRICS, METRICS
 
     metrics = tuple(_req(data, "metrics", list, where, problems, default=list(DEFAULT_METRICS)) or ())
@@ -264,7 +200,7 @@ def parse_protocol(data: Any, path: Path) -> Protocol:
     official = _req(data, "official_counts", dict, where, problems, default={}) or {}
     for split_name, counts in official.items():
         problems.extend(_check_counts(counts, f"official_counts.{split_name}", classes, where))
-    time_limit = _time_limit(data, where, "", problems)
+    limit = time_limit(data, where, "", problems)
     if problems:
         raise ValidationFailed(problems, f"protocol file {path} is invalid")
     return Protocol(
@@ -276,5 +212,5 @@ def parse_protocol(data: Any, path: Path) -> Protocol:
         official_counts={str(k): {c: (dict(n) if isinstance(n, dict) else n) for c, n in v.items()}
                          for k, v in official.items()},
         references=tuple(str(x) for x in data.get("references", []) or []), board_keep=keep,
-        fold_time_limit_s=time_limit, path=path,
+        fold_time_limit_s=limit, split_params=dict(parsed.get("params", {})), path=path,
     )

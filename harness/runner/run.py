@@ -169,7 +169,7 @@ def prepare(bundle_ref: str | Path, protocol: str, phase: str | None, team: str 
 def _batched_trust(bundle, proto, fold_batched: bool, trust_bundle: bool) -> str:
     from harness.runner.trust import REVIEWED, reviewed
 
-    if proto.split_kind != "loso" or not bundle.neural:
+    if not proto.splitter.fold_batched or not bundle.neural:
         raise BadInput("--fold-batched trains all LOSO folds of a neural bundle at once: it needs a LOSO protocol "
                        "and a bundle with `neural: true` that provides batched_spec()")
     if reviewed(bundle.name, bundle.code_hash):

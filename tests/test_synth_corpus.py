@@ -6,7 +6,9 @@ import json
 
 import pytest
 
-from harness.synth.specs import SPECS
+from harness.synth.specs import get_spec, synthetic_keys
+
+SPECS = {k: get_spec(k) for k in synthetic_keys()}
 
 pytestmark = pytest.mark.slow
 
@@ -59,7 +61,7 @@ def test_dfme_has_three_subject_disjoint_splits_with_one_frame_rate_per_subject(
     from openpyxl import load_workbook
 
     from harness.datasets import load_dataset
-    from harness.datasets.dfme import COLUMNS
+    from harness.datasets.adapters.dfme import COLUMNS
 
     t = load_dataset(corpus, "dfme").table
     subjects = {s: set(part["subject"]) for s, part in t.groupby("split")}

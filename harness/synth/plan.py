@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Callable
-
 import numpy as np
 
 from harness.datasets.base import AnnotationRecord
@@ -19,7 +17,8 @@ from harness.synth.config import SynthConfig
 from harness.synth.face import FaceParams, face_unit, sample_face
 from harness.synth.prototypes import objective_class, sample_aus
 from harness.synth.seeds import derive_seed, rng
-from harness.synth.specs import DatasetSpec, SplitSpec
+from harness.datasets.synthetic import OfficialSplit as SplitSpec
+from harness.synth.specs import DatasetSpec
 
 
 @dataclass
@@ -110,9 +109,9 @@ class DatasetPlan:
 
 
 def _objective_column(key: str, e: EventPlan) -> dict:
-    from harness.synth.specs import SPECS
+    from harness.synth.specs import get_spec
 
-    col = SPECS[key].objective_class
+    col = get_spec(key).objective_class
     return {col: e.objective} if col else {}
 
 
@@ -140,58 +139,6 @@ def subject_numbers(r: np.random.Generator, spec: DatasetSpec, n: int) -> list[i
     lo, hi = spec.subject_pool
     hi = max(hi, lo + n - 1)
     return sorted(int(x) for x in r.choice(np.arange(lo, hi + 1), size=n, replace=False))
-
-
-# ----- clip naming (registry keyed by DatasetSpec.clip_style) -----------------------------------------------------
-ClipNamer = Callable[[np.random.Generator, int, str, list[str]], list[str]]
-SMIC_SHORT = {"negative": "ne", "positive": "po", "surprise": "sur"}
-
-
-def _names_dfme(r, number, subject, labels):
-    return [f"{subject}_{i + 1:02d}" for i in range(len(labels))]
-
-
-def _names_casme3(r, number, subject, labels):
-    letters = "abcdefghijklmnopqrstuvwxyz"
-    picks = sorted(r.choice(13 if len(labels) <= 13 else 26, size=len(labels), replace=False))
-    return [letters[i] for i in picks]
-
-
-def _names_casme2(r, number, subject, labels):
-    pairs = r.choice(19 * 9, size=len(labels), replace=False)
-    return [f"EP{p // 9 + 1:02d}_{p % 9 + 1:02d}{'f' if r.random() < 0.5 else ''}" for p in pairs]
-
-
-def _names_samm(r, number, subject, labels):
-    counts: dict[int, int] = {}
-    out = []
-    for _ in labels:
-        ind = int(r.integers(1, 8))
-        counts[ind] = counts.get(ind, 0) + 1
-        out.append(f"{number:03d}_{ind}_{counts[ind]}")
-    return out
-
-
-def _names_smic(r, number, subject, labels):
-    counts: dict[str, int] = {}
-    out = []
-    for lab in labels:
-        counts[lab] = counts.get(lab, 0) + 1
-        out.append(f"{subject}_{SMIC_SHORT[lab]}_{counts[lab]:02d}")
-    return out
-
-
-CLIP_NAMERS: dict[str, ClipNamer] = {"dfme": _names_dfme, "casme3": _names_casme3, "casme2": _names_casme2,
-                                     "samm": _names_samm, "smic": _names_smic}
-
-# sample id as the adapter builds it, keyed by dataset
-SAMPLE_IDS: dict[str, Callable[[str, str, int], str]] = {
-    "dfme": lambda subject, clip, onset: clip,
-    "casme3": lambda subject, clip, onset: f"{subject}_{clip}_{onset}",
-    "casme2": lambda subject, clip, onset: f"{subject}/{clip}",
-    "samm": lambda subject, clip, onset: clip,
-    "smic": lambda subject, clip, onset: clip,
-}
 
 
 # ----- planning ------------------------------------------------------------------------------------------------
@@ -262,7 +209,7 @@ def _plan_subject(spec: DatasetSpec, config: SynthConfig, seed: int, split: Spli
             k = hi
         groups.append(rest[:k])
         rest = rest[k:]
-    names = CLIP_NAMERS[spec.clip_style](r, number, subject, [g[0] for g in groups])
+    names = spec.clip_names(r, number, subject, [g[0] for g in groups])
     clips = []
     for name, group in zip(names, groups):
         clips.append(_plan_clip(spec, config, seed, split, subject, name, fps, group, face))
@@ -327,7 +274,7 @@ def _plan_clip(spec: DatasetSpec, config: SynthConfig, seed: int, split: SplitSp
             apex = None
         if spec.folder_is_annotation:  # the clip folder is the annotation: first..last frame, no apex
             ann, apex = (first, None, last), None
-        sid = SAMPLE_IDS[spec.key](subject, clip, ann[0])
+        sid = spec.sample_id(subject, clip, ann[0])
         events.append(EventPlan(sid, label, emotion, noisy, aus, event, (ann[0], apex, ann[2]),
                                 objective_class(aus)))
 
@@ -353,9 +300,7 @@ def _plan_clip(spec: DatasetSpec, config: SynthConfig, seed: int, split: SplitSp
     head = nuisance.head_track(rng(seed, spec.key, subject, clip, "head"), times, centre,
                                config.head_motion, config.head_rotation)
     gain = nuisance.flicker_gain(rng(seed, spec.key, subject, clip, "flicker"), times, config.flicker)
-    extra = {}
-    if spec.key == "samm":
-        extra = {"Inducement Code": int(clip.split("_")[1]), "Notes": ""}
+    extra = spec.extra(clip)
     return ClipPlan(dataset=spec.key, subject=subject, clip=clip, split=split.name, fps=fps, first=first,
                     last=last, pose=pose, events=events, au_names=names, amplitude=amplitude, intensity=intensity,
                     head=head, gain=gain, noise_seed=derive_seed(seed, spec.key, subject, clip, "noise"),

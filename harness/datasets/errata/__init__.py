@@ -120,7 +120,7 @@ def _item_lines(node) -> list[int]:
 
 
 def parse_errata(data: Any, path: Path, origin: str = "user", lines: Sequence[int] = (), digest: str = "") -> ErrataSet:
-    from harness.datasets import ADAPTERS
+    from harness.datasets.adapters import ADAPTERS
 
     where = str(path)
     problems: list[Problem] = []
@@ -217,7 +217,7 @@ def errata_for(dataset: str, data_root: Path, options) -> list[ErrataSet]:
 # ----- applying --------------------------------------------------------------------------------------------------
 def cell_key(value: Any) -> Any:
     """A cell as compared by errata: integer-like values (`355`, `'355'`, `355.0`, `'028'`) as ints, text stripped."""
-    from harness.datasets.base import as_int
+    from harness.datasets.cells import as_int
 
     if value is None:
         return None

@@ -24,6 +24,7 @@ from typing import Sequence
 
 from harness.errors import BadInput, CheckFailed, ValidationFailed
 from harness.export.codabench import pages
+from harness.export.codabench.phase import PhaseExport
 from harness.export.codabench.packaging import program_files, purity_problems
 from harness.export.codabench.program import PHASE_FILE, REFERENCE_FILE, REFERENCE_HEADER
 from harness.export.codabench.schema import (COLUMN_PRECISION, DOCKER_IMAGE, EXECUTION_TIME_LIMIT_S, KEEP_TO_RULE,
@@ -41,18 +42,6 @@ PAGE_FILES = (("Overview", "pages/overview.md"), ("Evaluation", "pages/evaluatio
 TERMS = "pages/terms.md"
 LEADERBOARD = {"title": "Results", "key": "main"}
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
-
-
-@dataclass(frozen=True)
-class PhaseExport:
-    name: str                        # the Codabench phase: the protocol's phase, or "loso"
-    protocol_phase: str | None       # what `harness score --phase` takes (None for LOSO)
-    description: str
-    limits: Limits
-    start: dt.datetime | None
-    end: dt.datetime | None
-    rows: tuple[tuple[str, str, str, str], ...]   # sample_id, class, subject, dataset, in test order
-    n_subjects: int
 
 
 @dataclass

@@ -13,7 +13,7 @@ from harness.scoring.bootstrap import DEFAULT_DRAWS
 from harness.scoring.predictions import PROBA_TOLERANCE
 
 if TYPE_CHECKING:
-    from harness.export.codabench.bundle import PhaseExport
+    from harness.export.codabench.phase import PhaseExport
     from harness.protocols.model import Protocol
 
 TEMPLATE = "predictions_template.csv"

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from harness.datasets.base import AnnotationRecord, DatasetAdapter, as_int, cell_text, choose_file, normalise_label
+from harness.datasets.synthetic import OfficialSplit, SyntheticLayout, one
 from harness.datasets.tree import dirs_by_name
 from harness.datasets.xlsx import read_sheet, write_xlsx
 from harness.errors import BadInput, Problem
@@ -39,6 +40,24 @@ class Dfme(DatasetAdapter):
     title = "DFME (CCAC 2024 release)"
     vocabulary = CLASSES
     citation = "Zhao et al., DFME, IEEE TAFFC 2023, doi 10.1109/TAFFC.2023.3341918"
+    official = (
+        OfficialSplit("train", 176, 1856, {"anger": 161, "contempt": 100, "disgust": 548, "fear": 265,
+                                           "happiness": 206, "sadness": 278, "surprise": 298},
+                      {500: 695, 300: 605, 200: 556}),
+        OfficialSplit("test_A", 42, 474, {"anger": 39, "contempt": 34, "disgust": 129, "fear": 62, "happiness": 63,
+                                          "sadness": 46, "surprise": 101}, {500: 215, 300: 143, 200: 116}),
+        OfficialSplit("test_B", 41, 299, {"anger": 41, "contempt": 37, "disgust": 58, "fear": 38, "happiness": 42,
+                                          "sadness": 35, "surprise": 48}, {500: 83, 300: 57, 200: 159}),
+    )
+    synthetic = SyntheticLayout(
+        subjects=24, samples_per_subject=6.5, emotion={e: one(e) for e in CLASSES}, subject_pool=(1, 671),
+        subject_format="sub{:04d}", first_frame=(0, 0), title="DFME (CCAC 2024 training / testA / testB)")
+
+    def sample_id(self, subject: str, clip: str, onset) -> str:
+        return clip  # Filename is unique across the three files
+
+    def synthetic_clip_names(self, r, number: int, subject: str, labels: list[str]) -> list[str]:
+        return [f"{subject}_{i + 1:02d}" for i in range(len(labels))]
 
     def read_rows(self, root: Path, problems: list[Problem]):
         rows: list[dict[str, Any]] = []
@@ -73,7 +92,7 @@ class Dfme(DatasetAdapter):
                 except (TypeError, ValueError):
                     pass
                 filename = cell_text(rec.released.get("Filename"))
-                row = self.row(sample_id=filename, subject=cell_text(values.get("Subject")), clip=filename,
+                row = self.row(sample_id=self.sample_id(cell_text(values.get("Subject")), filename, None), subject=cell_text(values.get("Subject")), clip=filename,
                                onset=values.get("OnsetFrame"), apex=values.get("ApexFrame"),
                                offset=values.get("OffsetFrame"), emotion=emotion_raw, aus=values.get("AU"),
                                clip_dir=dirs.get(filename), source_file=path, source_row=n, split=split, fps=fps)
@@ -99,3 +118,6 @@ class Dfme(DatasetAdapter):
             write_xlsx(path, {"Sheet1": (COLUMNS, rows)})
             written.append(path)
         return written
+
+
+ADAPTER = Dfme

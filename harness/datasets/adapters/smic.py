@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Sequence
 
 from harness.datasets.base import AnnotationRecord, DatasetAdapter
+from harness.datasets.synthetic import OfficialSplit, SyntheticLayout, one
 from harness.datasets.frames import FrameFileError, list_frames
 from harness.datasets.tree import child_dir, find_dir, walk
 from harness.errors import Problem
@@ -24,6 +25,24 @@ class Smic(DatasetAdapter):
     default_fps = 100.0
     vocabulary = EMOTIONS
     citation = "Li et al., SMIC, IEEE FG 2013"
+    official = (OfficialSplit("all", 16, 164, {"negative": 70, "positive": 51, "surprise": 43}),)
+    synthetic = SyntheticLayout(
+        subjects=5, samples_per_subject=9.0,
+        emotion={"negative": (("anger", 0.25), ("disgust", 0.3), ("sadness", 0.2), ("fear", 0.15), ("contempt", 0.1)),
+                 "positive": one("happiness"), "surprise": one("surprise")},
+        subject_pool=(1, 20), subject_format="s{}", first_frame=(1000, 200000), folder_is_annotation=True,
+        title="SMIC-HS")
+
+    def sample_id(self, subject: str, clip: str, onset) -> str:
+        return clip  # s<N>_<ne|po|sur>_<NN> (it names the class: folds see opaque ids)
+
+    def synthetic_clip_names(self, r, number: int, subject: str, labels: list[str]) -> list[str]:
+        counts: dict[str, int] = {}
+        out = []
+        for lab in labels:
+            counts[lab] = counts.get(lab, 0) + 1
+            out.append(f"{subject}_{SHORT[lab]}_{counts[lab]:02d}")
+        return out
 
     def read_rows(self, root: Path, problems: list[Problem]):
         base = find_dir(root, ["SMIC_all_raw", "SMIC_all_cropped"], problems=problems)
@@ -48,7 +67,7 @@ class Smic(DatasetAdapter):
                 continue
             idx = sorted(frames)
             rows.append({
-                "sample_id": clip, "dataset": self.key, "subject": subject, "clip": clip,
+                "sample_id": self.sample_id(subject, clip, idx[0]), "dataset": self.key, "subject": subject, "clip": clip,
                 "onset": idx[0], "apex": None, "offset": idx[-1], "fps": self.default_fps,
                 "emotion": emotion.lower(), "emotion_raw": emotion, "aus": "", "split": "all",
                 "clip_dir": str(e.path), "source_file": str(e.path), "source_row": None, "defect": None,
@@ -61,3 +80,6 @@ class Smic(DatasetAdapter):
 
     def write_annotations(self, root: Path, records: Sequence[AnnotationRecord]) -> list[Path]:
         return []  # the folder tree written with the frames is SMIC's annotation
+
+
+ADAPTER = Smic

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from harness.datasets.base import AnnotationRecord, DatasetAdapter, as_int, cell_text, choose_file
+from harness.datasets.synthetic import OfficialSplit, SyntheticLayout, one
 from harness.datasets.tree import child_dir, find_dir
 from harness.datasets.xlsx import read_sheet, write_xlsx
 from harness.errors import Problem
@@ -45,6 +46,19 @@ class Casme2(DatasetAdapter):
     default_fps = 200.0
     vocabulary = ("disgust", "fear", "happiness", "others", "repression", "sadness", "surprise")
     citation = "Yan et al., CASME II, PLoS ONE 9(1):e86041, 2014"
+    official = (OfficialSplit("all", 26, 255, {"others": 99, "disgust": 63, "happiness": 32, "repression": 27,
+                                               "surprise": 25, "sadness": 7, "fear": 2}),)
+    synthetic = SyntheticLayout(
+        subjects=5, samples_per_subject=9.0,
+        emotion={e: one(e) for e in ("others", "disgust", "happiness", "repression", "surprise", "sadness", "fear")},
+        subject_pool=(1, 26), subject_format="sub{:02d}", first_frame=(1, 400), missing_apex="/", title="CASME II")
+
+    def sample_id(self, subject: str, clip: str, onset) -> str:
+        return f"{subject}/{clip}"  # Filenames repeat across subjects
+
+    def synthetic_clip_names(self, r, number: int, subject: str, labels: list[str]) -> list[str]:
+        pairs = r.choice(19 * 9, size=len(labels), replace=False)
+        return [f"EP{p // 9 + 1:02d}_{p % 9 + 1:02d}{'f' if r.random() < 0.5 else ''}" for p in pairs]
 
     def read_rows(self, root: Path, problems: list[Problem]):
         path = choose_file(root, (ANNOTATION,), PATTERNS, problems, "CASME II coding", max_depth=2)
@@ -68,7 +82,7 @@ class Casme2(DatasetAdapter):
             if apex is None:
                 problems.append(Problem(str(path), f"apex {v.get('ApexFrame')!r} is not coded; treated as missing",
                                         row=n, column="ApexFrame", severity="note"))
-            rows.append(self.row(sample_id=f"{subject}/{clip}", subject=subject, clip=clip,
+            rows.append(self.row(sample_id=self.sample_id(subject, clip, None), subject=subject, clip=clip,
                                  onset=v.get("OnsetFrame"), apex=apex, offset=v.get("OffsetFrame"),
                                  emotion=v.get("Estimated Emotion"), aus=v.get("Action Units"),
                                  clip_dir=child_dir(child_dir(frames_root, subject), clip), source_file=path,
@@ -105,3 +119,6 @@ def write_coding_sheet(path: Path, records: Sequence[AnnotationRecord], layout: 
                  "Estimated Emotion": r.emotion, REISSUE_COLUMN: r.extra.get(REISSUE_COLUMN, "")}
         rows.append([cells[h] if h else None for h in header])
     write_xlsx(path, {"Sheet1": (header, rows)})
+
+
+ADAPTER = Casme2

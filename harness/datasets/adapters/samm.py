@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from harness.datasets.base import AnnotationRecord, DatasetAdapter, as_int, cell_text, choose_file
+from harness.datasets.synthetic import DefectKind, OfficialSplit, SyntheticLayout, one
 from harness.datasets.tree import child_dir, find_dir
 from harness.datasets.xlsx import read_sheet, write_xlsx
 from harness.errors import Problem
@@ -51,6 +52,39 @@ class Samm(DatasetAdapter):
     vocabulary = ("anger", "contempt", "disgust", "fear", "happiness", "other", "sadness", "surprise")
     citation = "Davison et al., SAMM, IEEE TAFFC 9(1):116-129, 2018"
     annotation_name, annotation_sheet, header_row = ANNOTATION, SHEET, len(PREAMBLE) + 1
+    official = (OfficialSplit("all", 29, 159, {"Anger": 57, "Other": 26, "Happiness": 26, "Surprise": 15,
+                                               "Contempt": 12, "Disgust": 9, "Fear": 8, "Sadness": 6}),)
+    synthetic = SyntheticLayout(
+        subjects=5, samples_per_subject=9.0,
+        emotion={"Anger": one("anger"), "Other": one("others"), "Happiness": one("happiness"),
+                 "Surprise": one("surprise"), "Contempt": one("contempt"), "Disgust": one("disgust"),
+                 "Fear": one("fear"), "Sadness": one("sadness")},
+        subject_pool=(6, 37), subject_format="{:03d}", first_frame=(1000, 9000), missing_apex="-1",
+        objective_class="Objective Classes",
+        defects=(
+            DefectKind("apex-after-offset", "SAMM row 140 (apex 1143, offset 1134)",
+                       lambda f: (f[0], f[2] + 9, f[2]), True, True),
+            DefectKind("apex-digit-slip", "SAMM row 147 (apex 1930, onset 4896)",  # 4945 (or 4930) written 1930
+                       lambda f: (f[0], f[1] - 3000 if f[1] - 3000 >= 0 else f[1] // 3, f[2]), True, True),
+            DefectKind("apex-outside-unlisted", "a defect no erratum lists (policy: apex treated as missing)",
+                       lambda f: (f[0], f[2] + 20, f[2]), False, True),
+        ),
+        key_frame_columns=("Onset Frame", "Apex Frame", "Offset Frame"), title="SAMM")
+
+    def sample_id(self, subject: str, clip: str, onset) -> str:
+        return clip  # Filename (006_1_2) is unique
+
+    def synthetic_clip_names(self, r, number: int, subject: str, labels: list[str]) -> list[str]:
+        counts: dict[int, int] = {}
+        out = []
+        for _ in labels:
+            ind = int(r.integers(1, 8))
+            counts[ind] = counts.get(ind, 0) + 1
+            out.append(f"{number:03d}_{ind}_{counts[ind]}")
+        return out
+
+    def synthetic_extra(self, clip: str) -> dict:
+        return {"Inducement Code": int(clip.split("_")[1]), "Notes": ""}
 
     def read_rows(self, root: Path, problems: list[Problem]):
         path = choose_file(root, (ANNOTATION,), ("samm_micro_facs_codes*.xlsx",), problems, "SAMM FACS codes",
@@ -70,7 +104,8 @@ class Samm(DatasetAdapter):
                 problems.append(Problem(str(path), f"apex {v.get('Apex Frame')!r} not coded; treated as missing",
                                         row=n, column="Apex Frame", severity="note"))
                 apex = None
-            rows.append(self.row(sample_id=clip, subject=subject, clip=clip, onset=v.get("Onset Frame"), apex=apex,
+            rows.append(self.row(sample_id=self.sample_id(subject, clip, None), subject=subject, clip=clip,
+                                 onset=v.get("Onset Frame"), apex=apex,
                                  offset=v.get("Offset Frame"), emotion=v.get("Estimated Emotion"),
                                  aus=v.get("Action Units"), clip_dir=child_dir(child_dir(frames_root, subject), clip),
                                  source_file=path, source_row=n))
@@ -93,3 +128,6 @@ class Samm(DatasetAdapter):
         path = root / ANNOTATION
         write_xlsx(path, {SHEET: (COLUMNS, rows)}, preamble={SHEET: PREAMBLE})
         return [path]
+
+
+ADAPTER = Samm

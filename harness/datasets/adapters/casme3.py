@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Sequence
 
 from harness.datasets.base import AnnotationRecord, DatasetAdapter, as_int, cell_text, choose_file
+from harness.datasets.synthetic import DefectKind, OfficialSplit, SyntheticLayout, one
 from harness.datasets.tree import child_dir, find_dir
 from harness.datasets.xlsx import read_sheet, write_xlsx
 from harness.errors import BadInput, Problem
@@ -32,6 +33,39 @@ class Casme3(DatasetAdapter):
     vocabulary = ("anger", "disgust", "fear", "happy", "others", "sad", "surprise")
     citation = "Li et al., CAS(ME)^3, IEEE TPAMI 45(3):2782-2800, 2023, doi 10.1109/TPAMI.2022.3174895"
     annotation_name, annotation_sheet = ANNOTATION, SHEET
+    official = (OfficialSplit("all", 94, 860, {"disgust": 250, "surprise": 187, "others": 158, "Others": 3, "fear": 86,
+                                               "anger": 64, "sad": 57, "happy": 55}),)
+    synthetic = SyntheticLayout(
+        subjects=11, samples_per_subject=11.0,
+        emotion={"disgust": one("disgust"), "surprise": one("surprise"), "others": one("others"),
+                 "Others": one("others"), "fear": one("fear"), "anger": one("anger"), "sad": one("sadness"),
+                 "happy": one("happiness")},
+        subject_pool=(1, 217), subject_format="spNO.{}", first_frame=(60, 3000), events_per_clip=(1, 4),
+        gap_ms=(300.0, 1000.0), objective_class="Objective class",
+        defects=(
+            DefectKind("apex-before-onset", "CAS(ME)^3 row 130 (apex 83, onset 112)",
+                       lambda f: (f[0], max(0, f[0] - 29), f[2]), True, True),
+            DefectKind("offset-digits-appended", "CAS(ME)^3 row 710 (offset 34 written 3460)",
+                       lambda f: (f[0], f[1], f[2] * 100 + 60), True),
+            DefectKind("onset-after-offset", "CAS(ME)^3 row 751 (onset 2647 written 3647)",
+                       lambda f: (f[0] + 1000, f[1], f[2]), True),
+            DefectKind("onset-apex-zero", "CAS(ME)^3 row 752 (onset and apex 0)", lambda f: (0, 0, f[2]), True, True),
+            DefectKind("offset-zero", "CAS(ME)^3 row 798 (offset 0)", lambda f: (f[0], f[1], 0), True),
+            DefectKind("offset-zero-again", "CAS(ME)^3 row 800 (a second offset 0 in the same clip)",
+                       lambda f: (f[0], f[1], 0), True, same_clip_as="offset-zero"),
+            DefectKind("offset-zero-unlisted", "a defect no erratum lists (policy: sample excluded)",
+                       lambda f: (f[0], f[1], 0), False),
+        ),
+        key_frame_columns=("Onset", "Apex", "Offset"), identity_columns=("Subject", "Filename", "Onset"),
+        written_clip={"j": "J"}, title="CAS(ME)^3 Part A (v2 annotation)")
+
+    def sample_id(self, subject: str, clip: str, onset) -> str:
+        return f"{subject}_{clip}_{as_int(onset)}"  # a clip holds several MEs; the onset as released
+
+    def synthetic_clip_names(self, r, number: int, subject: str, labels: list[str]) -> list[str]:
+        letters = "abcdefghijklmnopqrstuvwxyz"
+        picks = sorted(r.choice(13 if len(labels) <= 13 else 26, size=len(labels), replace=False))
+        return [letters[i] for i in picks]
 
     def read_rows(self, root: Path, problems: list[Problem]):
         # the v2 file by its exact name first: the official repository also holds other Part A workbooks
@@ -53,7 +87,7 @@ class Casme3(DatasetAdapter):
             v, released = rec.values, rec.released
             subject, clip = cell_text(released.get("Subject")), cell_text(released.get("Filename"))
             clip_dir = child_dir(child_dir(child_dir(frames_root, subject), clip), "color")
-            rows.append(self.row(sample_id=f"{subject}_{clip}_{as_int(released.get('Onset'))}", subject=subject,
+            rows.append(self.row(sample_id=self.sample_id(subject, clip, released.get("Onset")), subject=subject,
                                  clip=clip, onset=v.get("Onset"), apex=v.get("Apex"), offset=v.get("Offset"),
                                  emotion=v.get("emotion"), aus=v.get("AU"), clip_dir=clip_dir, source_file=path,
                                  source_row=rec.number))
@@ -76,3 +110,6 @@ class Casme3(DatasetAdapter):
         path = root / "annotation" / "partA" / ANNOTATION
         write_xlsx(path, {SHEET: (COLUMNS, rows)}, blank=EMPTY_SHEETS)
         return [path]
+
+
+ADAPTER = Casme3

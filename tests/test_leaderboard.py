@@ -119,9 +119,10 @@ def test_committed_boards_mirror_only_the_checkouts_own_store(monkeypatch, harne
 def test_boards_for_every_protocol_and_phase(out, capsys):
     assert main(["leaderboard", "--out", str(out)]) == 0
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["casme3-3class.md", "casme3-7class.md", "ccac2024-dfme-test_A.md", "ccac2024-dfme-test_B.md",
-                     "megc2019-composite.md"]
-    assert capsys.readouterr().out.count(".md") == 5
+    assert names == ["casme2-5class.md", "casme3-3class.md", "casme3-4class.md", "casme3-7class.md",
+                     "ccac2024-dfme-test_A.md", "ccac2024-dfme-test_B.md", "megc2019-composite.md", "samm-5class.md",
+                     "smic-3class.md"]
+    assert capsys.readouterr().out.count(".md") == 9
     assert "No scored submissions yet." in (out / "megc2019-composite.md").read_text()
 
 

@@ -18,7 +18,8 @@ from harness.cli.main import main
 from harness.datasets import load_dataset
 from tests import official_releases as O
 
-SHIPPED = ["casme3-3class", "casme3-7class", "ccac2024-dfme", "megc2019-composite"]
+SHIPPED = ["casme2-5class", "casme3-3class", "casme3-4class", "casme3-7class", "ccac2024-dfme", "megc2019-composite",
+           "samm-5class", "smic-3class"]
 
 
 def _show(root: Path, name: str, capsys, *extra: str) -> dict:
@@ -123,6 +124,34 @@ def test_protocols_show_gives_the_official_counts_class_by_class(official_root, 
     assert megc["errata"] == {"casme2": "none", "samm": "samm-v2@1", "smic": "none"}
     assert three["errata"] == {"casme3": "casme3-partA-v2@1"} and three["corrected"] == 7
 
+
+
+#: The classic single-dataset protocols, their counts written out from the reference (real-annotation-files.md),
+#: not read from the protocol files: samples, subjects (None where the sources give none), classes, exclusions.
+CLASSIC = {
+    "casme2-5class": (246, 26, {"happiness": 32, "disgust": 63, "repression": 27, "surprise": 25, "others": 99},
+                      {"casme2: emotion 'sadness' is not mapped to a class": 7,
+                       "casme2: emotion 'fear' is not mapped to a class": 2}),
+    "samm-5class": (136, None, {"anger": 57, "contempt": 12, "happiness": 26, "surprise": 15, "other": 26},
+                    {"samm: emotion 'disgust' is not mapped to a class": 9,
+                     "samm: emotion 'fear' is not mapped to a class": 8,
+                     "samm: emotion 'sadness' is not mapped to a class": 6}),
+    "smic-3class": (164, 16, {"negative": 70, "positive": 51, "surprise": 43}, {}),
+    "casme3-4class": (860, 94, {"negative": 457, "positive": 55, "surprise": 187, "others": 161}, {}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CLASSIC))
+def test_protocols_show_gives_the_classic_protocols_official_counts(official_root, capsys, name):
+    samples, subjects, classes, excluded = CLASSIC[name]
+    out = _show(official_root, name, capsys)
+    split = out["splits"]["all"]
+    assert (split["samples"], split["classes"]) == (samples, classes)
+    if subjects is not None:
+        assert split["subjects"] == subjects
+    assert {e["reason"]: e["count"] for e in out["excluded"]} == excluded
+    assert out["official_count_differences"] == [] and out["warnings"] == []
+    assert out["official_counts"]["all"]["samples"] == samples  # the file states what it is checked against
 
 def _meb_protocol(folder: Path, monkeypatch) -> str:
     """megc2019-composite with MEB's three CASME II exclusions (computed on another sheet)."""

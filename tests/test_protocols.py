@@ -19,7 +19,8 @@ from harness.registry import Registry, UnknownName
 from tests import formats as F
 from tests import official_releases as O
 
-SHIPPED = ["casme3-3class", "casme3-7class", "ccac2024-dfme", "megc2019-composite"]
+SHIPPED = ["casme2-5class", "casme3-3class", "casme3-4class", "casme3-7class", "ccac2024-dfme", "megc2019-composite",
+           "samm-5class", "smic-3class"]
 
 
 @pytest.fixture(scope="module")
@@ -164,8 +165,10 @@ def test_data_errors_stop_build_task_but_one_contradicting_row_does_not(tmp_path
 
 def test_small_root_all_protocols(small_root):
     sizes = {n: len(build_task(get_protocol(n), small_root).table) for n in SHIPPED}
-    # casme3: 21 rows, 3 'Others'; megc: casme2 6 of 9 mapped, samm 8 of 9 (not 'Other'), smic 9
-    assert sizes == {"casme3-7class": 21, "casme3-3class": 18, "ccac2024-dfme": 49, "megc2019-composite": 23}
+    # casme3: 21 rows, 3 'Others'; megc: casme2 6 of 9 mapped, samm 8 of 9 (not 'Other'), smic 9; the 5-class
+    # protocols drop sadness and fear (casme2: 7 of 9) and disgust, fear, sadness (samm: 6 of 9)
+    assert sizes == {"casme3-7class": 21, "casme3-3class": 18, "ccac2024-dfme": 49, "megc2019-composite": 23,
+                     "casme2-5class": 7, "samm-5class": 6, "smic-3class": 9, "casme3-4class": 21}
 
 
 # ----- phases and names ------------------------------------------------------------------------------------------
@@ -302,7 +305,8 @@ def test_cli_protocols_list(capsys):
     assert main(["protocols", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [r["name"] for r in rows] == SHIPPED
-    assert rows[2]["classes"] == list(F.DFME_CLASSES) and rows[2]["exclusions"]
+    dfme = rows[SHIPPED.index("ccac2024-dfme")]
+    assert dfme["classes"] == list(F.DFME_CLASSES) and dfme["exclusions"]
 
 
 def test_cli_protocols_show_with_data(official_root, capsys):

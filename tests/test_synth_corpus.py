@@ -112,7 +112,9 @@ def test_release_naming_of_casme2_samm_smic(corpus):
 
 @pytest.mark.parametrize("protocol,phase", [("ccac2024-dfme", "test_A"), ("ccac2024-dfme", "test_B"),
                                             ("casme3-7class", None), ("casme3-3class", None),
-                                            ("megc2019-composite", None)])
+                                            ("megc2019-composite", None), ("casme2-5class", None),
+                                            ("samm-5class", None), ("smic-3class", None),
+                                            ("casme3-4class", None)])
 def test_protocols_build_tasks_with_the_right_counts(corpus, protocol, phase):
     from harness.datasets import load_dataset
     from harness.protocols import get_protocol

@@ -223,11 +223,23 @@ def test_score_equals_an_independent_computation(official_root, tmp_path, capsys
     path.write_text("sample_id,prediction\n" + "".join(f"{i},{O.MEGC_CLASSES[pred[i]]}\n" for i in ids))
     assert main(["score", str(path), "-p", "megc2019-composite", "--data-root", str(official_root), "--json",
                  "--draws", "10"]) == 0
-    m = json.loads(capsys.readouterr().out)["metrics"]
+    report = json.loads(capsys.readouterr().out)
+    m = report["metrics"]
     y, p = [truth[i] for i in ids], [pred[i] for i in ids]
     assert m["uf1"]["value"] == pytest.approx(f1_score(y, p, labels=[0, 1, 2], average="macro"), abs=1e-12)
     assert m["uar"]["value"] == pytest.approx(recall_score(y, p, labels=[0, 1, 2], average="macro"), abs=1e-12)
     assert m["acc"]["value"] == pytest.approx(accuracy_score(y, p), abs=1e-12)
+    # the MEGC way: Full, then SMIC, CASME II and SAMM, each its part of the same pooled predictions
+    assert [(k, v["title"], v["n_samples"], v["n_subjects"]) for k, v in report["parts"].items()] == [
+        ("smic", "SMIC-HS", 164, 16), ("casme2", "CASME II", 145, 24), ("samm", "SAMM", 133, 28)]
+    for key, part in report["parts"].items():
+        yd = [truth[i] for i in ids if i.startswith(f"{key}/")]
+        pd_ = [pred[i] for i in ids if i.startswith(f"{key}/")]
+        assert part["metrics"]["uf1"]["value"] == pytest.approx(f1_score(yd, pd_, labels=[0, 1, 2], average="macro"))
+        assert part["metrics"]["uar"]["value"] == pytest.approx(recall_score(yd, pd_, labels=[0, 1, 2],
+                                                                             average="macro"))
+        low, high = part["metrics"]["uf1"]["ci"]
+        assert low <= part["metrics"]["uf1"]["value"] <= high
 
 
 # ----- Done when: a LOSO submit on CAS(ME)^3 -------------------------------------------------------------------------

@@ -47,6 +47,7 @@ class Protocol:
     board_keep: str = "latest"   # per (team, system) on a board: the latest or the best-ranked submission
     fold_time_limit_s: float | None = None   # a fold running longer is killed and the run fails (None: runner's)
     split_params: dict[str, Any] = field(default_factory=dict)   # what the split kind reads beyond its name
+    report_parts: tuple[str, ...] = ()   # order of the per-dataset parts of a multi-dataset report
     path: Path | None = field(default=None, compare=False)
 
     @property
@@ -77,6 +78,15 @@ class Protocol:
     def metric_columns(self) -> list[str]:
         """The protocol's metrics as board columns: those that rank, in ranking order, then the others."""
         return [r for r in self.ranking if r in self.metrics] + [m for m in self.metrics if m not in self.ranking]
+
+    def part_titles(self) -> dict[str, str]:
+        """Dataset -> display name, in the order a multi-dataset protocol reports its per-dataset parts (its
+        `report_parts`, else `datasets`); empty for a single dataset."""
+        if not self.multi_dataset:
+            return {}
+        from harness.datasets import get_adapter
+
+        return {d: get_adapter(d).title for d in self.report_parts or self.datasets}
 
     def class_index(self, name: str) -> int:
         return self.classes.index(name)
@@ -200,6 +210,10 @@ def parse_protocol(data: Any, path: Path) -> Protocol:
     official = _req(data, "official_counts", dict, where, problems, default={}) or {}
     for split_name, counts in official.items():
         problems.extend(_check_counts(counts, f"official_counts.{split_name}", classes, where))
+    report_parts = _req(data, "report_parts", list, where, problems, default=[]) or []
+    if report_parts and sorted(report_parts) != sorted(datasets):
+        problems.append(Problem(where, f"report_parts must list the protocol's datasets ({', '.join(datasets)}) "
+                                       "each once, in the order their parts are reported", column="report_parts"))
     limit = time_limit(data, where, "", problems)
     if problems:
         raise ValidationFailed(problems, f"protocol file {path} is invalid")
@@ -212,5 +226,6 @@ def parse_protocol(data: Any, path: Path) -> Protocol:
         official_counts={str(k): {c: (dict(n) if isinstance(n, dict) else n) for c, n in v.items()}
                          for k, v in official.items()},
         references=tuple(str(x) for x in data.get("references", []) or []), board_keep=keep,
-        fold_time_limit_s=limit, split_params=dict(parsed.get("params", {})), path=path,
+        fold_time_limit_s=limit, split_params=dict(parsed.get("params", {})), report_parts=tuple(report_parts),
+        path=path,
     )

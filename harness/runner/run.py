@@ -456,7 +456,8 @@ def score_submission(store, sub_id: int, proto, test_rows, seeds: Sequence[int],
                                f"(e.g. {missing[0]}); the run is incomplete")
         preds.append(np.array([stored[i][0] for i in ids], dtype=np.int64))
     report = build_report(proto.classes, test_rows["label_index"].to_numpy(dtype="int64"), preds,
-                          test_rows["group"].to_numpy(), seeds=seeds, metrics=proto.metrics)
+                          test_rows["group"].to_numpy(), seeds=seeds, metrics=proto.metrics,
+                          datasets=test_rows["dataset"].to_numpy(), part_titles=proto.part_titles())
     report.update({"protocol": proto.name, "protocol_version": proto.version,
                    "phase": store.get_submission(sub_id).phase or None})
     return report

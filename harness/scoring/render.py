@@ -22,6 +22,14 @@ def render_report(report: dict, title: str = "") -> str:
         std = f" ± {v['std']:.4f}" if report["n_seeds"] > 1 else ""
         rows.append([name, f"{v['value']:.4f}{std}", f"[{v['ci'][0]:.4f}, {v['ci'][1]:.4f}]"])
     lines.append(tabulate(rows, headers=["metric", "value", "95% CI"], disable_numparse=True))
+    if report.get("parts"):
+        lines += ["", "per dataset (each dataset's part of the pooled predictions; CI by bootstrap over its subjects)"]
+        keys = list(m)
+        cell = "{0[value]:.4f} [{0[ci][0]:.3f}, {0[ci][1]:.3f}]".format
+        table = [["Full", report["n_samples"], *(cell(m[k]) for k in keys)]]
+        table += [[p["title"], p["n_samples"], *(cell(p["metrics"][k]) for k in keys)]
+                  for p in report["parts"].values()]
+        lines.append(tabulate(table, headers=["part", "N", *(metric_title(k) for k in keys)], disable_numparse=True))
     lines.append("")
     lines.append(tabulate([[p["class"], f"{p['precision']:.3f}", f"{p['recall']:.3f}", f"{p['f1']:.3f}", p["support"]]
                            for p in report["per_class"]], headers=["class", "precision", "recall", "F1", "support"],

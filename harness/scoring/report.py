@@ -10,20 +10,24 @@ from typing import Sequence
 
 import numpy as np
 
-from harness.scoring.bootstrap import DEFAULT_DRAWS, DEFAULT_SEED, bootstrap_ci, point_scores
+from harness.scoring.bootstrap import (DEFAULT_DRAWS, DEFAULT_SEED, bootstrap_ci, per_group_confusion,
+                                       point_scores)
 from harness.scoring.metrics import DEFAULT_METRICS, confusion, per_class
 
 
 def build_report(classes: Sequence[str], y_true: np.ndarray, y_preds: Sequence[np.ndarray], groups: np.ndarray,
                  draws: int = DEFAULT_DRAWS, boot_seed: int = DEFAULT_SEED, seeds: Sequence[int] | None = None,
                  metrics: Sequence[str] = DEFAULT_METRICS, datasets: np.ndarray | None = None,
-                 part_titles: dict[str, str] | None = None) -> dict:
+                 part_titles: dict[str, str] | None = None, per_subject: bool = False) -> dict:
     """Score predictions pooled over all folds (one array per seed, aligned with `y_true`) on `metrics` (the
     protocol's, in its order).
 
     `datasets` (the dataset of each sample): where the samples come from more than one, the report also scores
     each dataset's part of the same pooled predictions (`parts`, in the order of `part_titles`), the way MEGC2019 reports a
     composite (Full, then SMIC, CASME II, SAMM): a system can win on the pool and lose on the smallest dataset.
+    `per_subject`: also keep each subject's confusion matrix per seed, what a paired test between two stored
+    systems needs (harness.scoring.compare); off where the report leaves the organiser (per-subject class counts
+    say more about the test labels than the pooled ones).
     """
     k = len(classes)
     y_true = np.asarray(y_true, dtype=np.int64)
@@ -54,6 +58,9 @@ def build_report(classes: Sequence[str], y_true: np.ndarray, y_preds: Sequence[n
         **({"parts": dataset_parts(y_true, preds, groups, np.asarray(datasets), k, metrics, draws, boot_seed,
                                    part_titles)}
            if datasets is not None and len(np.unique(datasets)) > 1 else {}),
+        **({"per_subject": {"subjects": [str(g) for g in np.unique(groups)],
+                            "confusion": [per_group_confusion(y_true, p, groups, k).astype(int).tolist()
+                                          for p in preds]}} if per_subject else {}),
     }
 
 

@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "score": ("harness.cli.score:score", "Validate and score a predictions.csv; optionally record it."),
     "submit": ("harness.cli.submit:submit", "Train and evaluate a submission bundle under a protocol."),
     "leaderboard": ("harness.cli.leaderboard:leaderboard", "Render the markdown leaderboards from the store."),
+    "compare": ("harness.cli.compare:compare", "Paired test of two stored submissions: is A better than B?"),
     "submissions": ("harness.cli.submissions:submissions", "List stored submissions; abandon one a killed run left."),
     "check": ("harness.cli.check:check", "CI regression check of bundles against committed expectations."),
     "data": ("harness.cli.data:data", "Synthetic corpus generation and data-root validation."),

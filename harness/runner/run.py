@@ -457,7 +457,8 @@ def score_submission(store, sub_id: int, proto, test_rows, seeds: Sequence[int],
         preds.append(np.array([stored[i][0] for i in ids], dtype=np.int64))
     report = build_report(proto.classes, test_rows["label_index"].to_numpy(dtype="int64"), preds,
                           test_rows["group"].to_numpy(), seeds=seeds, metrics=proto.metrics,
-                          datasets=test_rows["dataset"].to_numpy(), part_titles=proto.part_titles())
+                          datasets=test_rows["dataset"].to_numpy(), part_titles=proto.part_titles(),
+                          per_subject=True)
     report.update({"protocol": proto.name, "protocol_version": proto.version,
                    "phase": store.get_submission(sub_id).phase or None})
     return report

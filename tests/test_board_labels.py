@@ -46,12 +46,12 @@ def _row(provenance: dict, profile: str | None, system: str = "featref") -> dict
     metric = {"value": 0.5, "ci": [0.4, 0.6], "std": 0.0}
     return {"id": 1, "label": _system_label(system, provenance, profile), "team": "harness", "kind": "baseline",
             "metrics": {"uf1": metric, "uar": metric, "acc": metric}, "n_seeds": 1, "n_samples": 9,
-            "provenance": provenance, "created_at": "2026-01-01"}
+            "provenance": provenance, "created_at": "2026-01-01", "report": {"n_subjects": 12}}
 
 
 def _system_cells(md: str) -> list[str]:
     rows = [ln for ln in md.split("## Measured here")[1].splitlines() if ln.startswith("|")][2:]
-    return [ln.split("|")[2].strip() for ln in rows]
+    return [ln.split("|")[3].strip() for ln in rows]
 
 
 def test_board_rows_show_display_name_and_profile():

@@ -22,8 +22,13 @@ _CELL_SPLIT = re.compile(r"(?<!\\)\|")
 
 
 def _report(uf1: float, uar: float, acc: float, n: int = 10) -> dict:
+    """A score report of the real shape with the given metric values (the matrices are placeholders)."""
+    classes = ["a", "b"]
     return {"metrics": {m: {"value": v, "ci": [max(0.0, v - 0.1), min(1.0, v + 0.1)], "std": 0.0, "per_seed": [v]}
-                        for m, v in (("uf1", uf1), ("uar", uar), ("acc", acc))}, "n_samples": n, "n_seeds": 1}
+                        for m, v in (("uf1", uf1), ("uar", uar), ("acc", acc))}, "n_samples": n, "n_seeds": 1,
+            "n_subjects": 12, "classes": classes, "confusion": [[[n // 2, 0], [0, n - n // 2]]], "seeds": [0],
+            "per_class": [{"class": c, "precision": 1.0, "recall": 1.0, "f1": 1.0, "support": n // 2}
+                          for c in classes]}
 
 
 def _add(store, protocol: str, phase: str | None, team: str, system: str, scores: tuple[float, float, float],
@@ -50,7 +55,8 @@ def _measured(md: str) -> list[list[str]]:
 def _published(md: str) -> list[list[str]]:
     if "## Published" not in md:
         return []
-    lines = [ln for ln in md.split("## Published", 1)[1].splitlines() if ln.startswith("|")]
+    section = md.split("## Published", 1)[1].split("\n## ", 1)[0]
+    lines = [ln for ln in section.splitlines() if ln.startswith("|")]
     return [[c.strip() for c in _CELL_SPLIT.split(ln)[1:-1]] for ln in lines[2:]]
 
 
@@ -69,10 +75,10 @@ def test_ranking_uf1_then_uar_then_acc_then_earliest(out):
         _add(s, "casme3-7class", None, "tf", "F", (0.5, 0.5, 0.5), "2023-12-31T23:59:59.999999Z")
         write_boards("casme3-7class", store=s, out_dir=out)
     rows = _measured((out / "casme3-7class.md").read_text())
-    assert [r[1] for r in rows] == ["B", "C", "D", "F", "A", "E"]
+    assert [r[2] for r in rows] == ["B", "C", "D", "F", "A", "E"]
     assert [r[0] for r in rows] == ["1", "2", "3", "4", "5", "6"]
-    assert rows[0][4] == "0.6000 [0.500, 0.700]" and rows[0][8] == "10" and rows[0][10] == "2024-01-05"
-    assert rows[0][9] == "synthetic abcdef01"
+    assert rows[0][5] == "0.6000 [0.500, 0.700]" and rows[0][9] == "10" and rows[0][11] == "2024-01-05"
+    assert rows[0][10] == "synthetic abcdef01"
 
 
 def test_keep_best_versus_latest(out):
@@ -83,8 +89,8 @@ def test_keep_best_versus_latest(out):
         write_boards(store=s, out_dir=out)
     best = _measured((out / "ccac2024-dfme-test_A.md").read_text())
     latest = _measured((out / "casme3-7class.md").read_text())
-    assert len(best) == 1 and best[0][4].startswith("0.5000")
-    assert len(latest) == 1 and latest[0][4].startswith("0.4000")
+    assert len(best) == 1 and best[0][5].startswith("0.5000")
+    assert len(latest) == 1 and latest[0][5].startswith("0.4000")
     assert "each (team, system) shows its best-ranked scored submission" in (out / "ccac2024-dfme-test_A.md").read_text()
     assert _measured((out / "ccac2024-dfme-test_B.md").read_text()) == []
 
@@ -133,7 +139,7 @@ def test_a_board_shows_only_the_protocols_current_version_and_counts_the_others(
         _add(s, "megc2019-composite", None, "new", "B", (0.3, 0.3, 0.3))
         write_boards("megc2019-composite", store=s, out_dir=out)
     md = (out / "megc2019-composite.md").read_text()
-    assert [r[1] for r in _measured(md)] == ["B"]
+    assert [r[2] for r in _measured(md)] == ["B"]
     assert "Not shown: 1 scored submission(s) under other versions of the protocol (v1.0: 1)" in md
 
 
@@ -151,7 +157,7 @@ def test_published_rows_in_their_own_section(board, out):
     assert {inert(r["system"]) for r in want} == {r[0] for r in published}
     assert "not measured here, not ranked" in md
     measured = _measured(md)
-    assert [(r[1], r[3]) for r in measured] == [("HTNet", "system")]  # nothing published leaks in
+    assert [(r[2], r[4]) for r in measured] == [("HTNet", "system")]  # nothing published leaks in
 
 
 def test_names_render_inert(out):
@@ -164,9 +170,9 @@ def test_names_render_inert(out):
     md = (out / "casme3-3class.md").read_text()
     assert "<script>" not in md and "<b>" not in md
     rows = _measured(md)
-    assert rows[0][2] == "&lt;script&gt;alert(1)&lt;/script&gt;"
-    assert rows[0][1] == r"\*\*bold\*\* \| pipe \[x\](http://e) \`c\` \$x^\$ newline"
-    assert rows[1][3] == "&lt;b&gt;k&lt;/b&gt;"
+    assert rows[0][3] == "&lt;script&gt;alert(1)&lt;/script&gt;"
+    assert rows[0][2] == r"\*\*bold\*\* \| pipe \[x\](http://e) \`c\` \$x^\$ newline"
+    assert rows[1][4] == "&lt;b&gt;k&lt;/b&gt;"
     header = [ln for ln in md.splitlines() if ln.startswith("| Rank")][0]
     n_cells = len(_CELL_SPLIT.split(header))
     assert all(len(_CELL_SPLIT.split(ln)) == n_cells for ln in md.split("## Published")[0].splitlines()
@@ -189,7 +195,8 @@ def test_files_written_atomically_with_no_leftovers(out, monkeypatch):
         assert [p.name for p in written] == ["casme3-7class.md", "casme3-7class.png"]
         before = (out / "casme3-7class.md").read_text()
         files = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
-        assert files == ["casme3-7class.md", "casme3-7class.png", "provenance/submission-1.json"]
+        assert files == ["casme3-7class.md", "casme3-7class.png", "details/casme3-7class-submission-1.md",
+                         "details/casme3-7class-submission-1.png", "provenance/submission-1.json"]
         assert '"uf1"' in (out / "provenance" / "submission-1.json").read_text()
         # a crash while replacing the file leaves the old board and no temporary file
         _add(s, "casme3-7class", None, "t2", "s2", (0.9, 0.9, 0.9))
@@ -223,9 +230,10 @@ def test_recorded_score_appears_beside_published_rows(tmp_path, capsys, monkeypa
     assert "recorded as submission 1; leaderboard updated" in capsys.readouterr().out
     md = (leaderboard_dir() / "ccac2024-dfme-test_A.md").read_text()
     (row,) = _measured(md)
-    assert row[:4] == ["1", "my system", r"Team \*\*X\*\*", "system"]
-    assert row[4].startswith("1.0000 [1.000, 1.000]") and row[8] == "14" and row[10] == "2024-06-01"
-    assert row[11] == "[submission-1](provenance/submission-1.json)"
+    assert row[:5] == ["1", "1", "my system", r"Team \*\*X\*\*", "system"]
+    assert row[5].startswith("1.0000 [1.000, 1.000]") and row[9] == "14" and row[11] == "2024-06-01"
+    assert row[12] == "[classes](details/ccac2024-dfme-test_A-submission-1.md)"
+    assert row[13] == "[submission-1](provenance/submission-1.json)"
     assert (leaderboard_dir() / "provenance" / "submission-1.json").is_file()
     assert [r[0] for r in _published(md)][:1] == ["He et al. full-sequence transformer (rank 1)"]
     assert (leaderboard_dir() / "ccac2024-dfme-test_A.png").is_file()

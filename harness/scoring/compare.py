@@ -113,13 +113,6 @@ def compare(pair: Paired, metrics: Sequence[str] = DEFAULT_METRICS, draws: int =
     }
 
 
-def indistinguishable(leader: Paired | None, metric: str, alpha: float = ALPHA,
-                      permutations: int = DEFAULT_PERMUTATIONS, seed: int = DEFAULT_SEED) -> tuple[bool, float]:
-    """(not distinguishable from the leader at `alpha`, p) for one row paired with the leader on `metric`."""
-    p = permutation_p(leader, (metric,), permutations, seed)[metric]
-    return p >= alpha, p
-
-
 def align(subjects_a: Sequence[str], matrices_a: np.ndarray, subjects_b: Sequence[str],
           matrices_b: np.ndarray) -> Paired:
     """Pair two systems' per-subject matrices by subject name; their subjects must be the same set."""

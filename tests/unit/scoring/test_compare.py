@@ -97,3 +97,20 @@ def test_align_pairs_by_subject_and_refuses_other_subjects():
     assert np.array_equal(pair.b[0], b)
     with pytest.raises(ValueError, match="different subjects"):
         align(names, a[None], [*names[:-1], "other"], b[None])
+
+
+def test_the_stratified_guess_matches_its_closed_forms_and_sits_below_1_over_k_on_uf1():
+    from harness.scoring.chance import stratified_guess
+
+    counts = [88, 32, 25]
+    out = stratified_guess(counts, draws=20000)
+    p = np.array(counts) / sum(counts)
+    assert out["uar"] == pytest.approx(1 / 3, abs=0.003)                   # exactly 1/K in expectation
+    assert out["acc"] == pytest.approx(float((p ** 2).sum()), abs=0.003)   # sum p_c^2
+    assert out["uf1"] < 1 / 3                                              # below 1/K (a ratio of counts)
+    rng = np.random.default_rng(0)   # against a direct simulation of guesses on a test set
+    y = np.repeat(np.arange(3), counts)
+    direct = np.mean([summary(confusion(y, rng.choice(3, size=len(y), p=p), 3))["uf1"] for _ in range(3000)])
+    assert out["uf1"] == pytest.approx(float(direct), abs=0.005)
+    assert stratified_guess([5, 3, 2, 4, 1, 2, 2])["uf1"] < 1 / 7 - 0.01   # a small test set: well below 1/K
+    assert stratified_guess([10, 0, 5])["uf1"] < 1 / 3   # an absent class is never guessed and still counts

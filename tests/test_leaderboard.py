@@ -246,3 +246,85 @@ def test_recorded_score_appears_beside_published_rows(tmp_path, capsys, monkeypa
 def test_leaderboard_unknown_protocol(capsys):
     assert main(["leaderboard", "--protocol", "megc2019"]) == 2
     assert "did you mean 'megc2019-composite'" in capsys.readouterr().err
+
+
+# ----- tiers, detail pages, per-dataset columns, notes ------------------------------------------------------------
+def _real(store, protocol: str, team: str, skill: float, seed: int, datasets=None, subjects: int = 20) -> int:
+    """A submission whose report is built from simulated predictions (per-subject matrices kept, as runs keep
+    them): `skill` is the share predicted right."""
+    import numpy as np
+
+    from harness.protocols import get_protocol
+    from harness.scoring.report import build_report
+
+    proto = get_protocol(protocol)
+    rng = np.random.default_rng(seed)
+    groups = np.repeat([f"s{i:02d}" for i in range(subjects)], 6)
+    y = np.random.default_rng(0).integers(0, proto.n_classes, len(groups))   # the same truth for every team
+    pred = np.where(rng.random(len(y)) < skill, y, rng.integers(0, proto.n_classes, len(y)))
+    ds = None if datasets is None else np.array([datasets[i % len(datasets)] for i in range(len(y))])
+    report = build_report(proto.classes, y, [pred], groups, draws=200, metrics=proto.metrics, datasets=ds,
+                          part_titles=proto.part_titles(), per_subject=True)
+    return store.record_scored_predictions(
+        submission={"protocol": protocol, "protocol_version": proto.version, "phase": None, "team": team,
+                    "system": team, "kind": "system", "provenance": {"data_kind": "synthetic"}},
+        sample_ids=[str(i) for i in range(len(y))], folds=list(groups), predictions=pred.tolist(), proba=None,
+        report=report)
+
+
+def test_rows_not_distinguishable_from_the_leader_share_its_tier(out):
+    with open_store() as s:
+        for team, skill, seed in (("best", 0.85, 1), ("close", 0.84, 2), ("weak", 0.2, 3), ("weaker", 0.18, 4)):
+            _real(s, "casme3-7class", team, skill, seed)
+        write_boards("casme3-7class", store=s, out_dir=out)
+    md = (out / "casme3-7class.md").read_text()
+    tiers = {r[2]: r[1] for r in _measured(md)}
+    assert tiers["best"] == "1" and tiers["close"].startswith("1 (p=")
+    assert tiers["weak"] == "2" and tiers["weaker"].startswith("2 (p=")
+    assert "paired permutation test over subjects" in md and "α = 0.05" in md
+
+
+def test_every_measured_row_links_a_detail_page_with_per_class_scores_and_its_confusion(out):
+    with open_store() as s:
+        sid = _real(s, "casme3-3class", "t", 0.7, 5)
+        write_boards("casme3-3class", store=s, out_dir=out)
+        report = s.scores(sid)
+    (row,) = _measured((out / "casme3-3class.md").read_text())
+    link = re.match(r"\[classes\]\((details/[^)]+\.md)\)", row[12]).group(1)
+    page = (out / link).read_text()
+    for p in report["per_class"]:
+        assert f"| {p['class']} " in page and f"{p['f1']:.3f}" in page
+    table = page.split("## Confusion matrix", 1)[1].split("![", 1)[0]
+    cells = [[c.strip() for c in ln.split("|")[1:-1]] for ln in table.splitlines() if ln.startswith("|")][2:]
+    assert [[int(c) for c in r[1:]] for r in cells] == report["confusion"][0]
+    assert [r[0] for r in cells] == report["classes"]
+    figure = re.search(r"!\[confusion matrix\]\(([^)]+)\)", page).group(1)
+    assert (out / "details" / figure).read_bytes().startswith(b"\x89PNG")
+    assert "../casme3-3class.md" in page and "**synthetic**" in page
+
+
+def test_the_composite_board_has_per_dataset_columns_and_phase_boards_do_not_pool_folds(out):
+    with open_store() as s:
+        _real(s, "megc2019-composite", "t", 0.7, 6, datasets=["casme2", "samm", "smic"], subjects=21)
+        write_boards("megc2019-composite", store=s, out_dir=out)
+        _add(s, "ccac2024-dfme", "test_A", "t", "s", (0.5, 0.5, 0.5))
+        write_boards("ccac2024-dfme", store=s, out_dir=out)
+    md = (out / "megc2019-composite.md").read_text()
+    section = md.split("## Per dataset (Full / SMIC-HS / CASME II / SAMM)", 1)[1]
+    header = [ln for ln in section.splitlines() if ln.startswith("| System")][0]
+    assert [c.strip() for c in header.split("|")[3:6]] == ["Full UF1", "Full UAR", "Full ACC"]
+    assert "SMIC-HS UF1" in header and header.index("SMIC-HS") < header.index("CASME II") < header.index("SAMM")
+    lbp = [ln for ln in section.splitlines() if ln.startswith("| LBP-TOP")]
+    assert lbp and "—" not in lbp[0].split("|")[3]
+    assert "pooled over all folds" in md
+    phase = (out / "ccac2024-dfme-test_A.md").read_text()
+    assert "pooled over all folds" not in phase and "the phase's test split" in phase
+
+
+def test_a_skewed_or_few_subject_interval_gets_a_note(out):
+    with open_store() as s:
+        _real(s, "casme3-7class", "few", 0.5, 7, subjects=4)
+        write_boards("casme3-7class", store=s, out_dir=out)
+    md = (out / "casme3-7class.md").read_text()
+    (row,) = _measured(md)
+    assert row[5].endswith("‡") and "‡ The UF1 interval is skewed" in md

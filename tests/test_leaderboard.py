@@ -328,3 +328,28 @@ def test_a_skewed_or_few_subject_interval_gets_a_note(out):
     md = (out / "casme3-7class.md").read_text()
     (row,) = _measured(md)
     assert row[5].endswith("‡") and "‡ The UF1 interval is skewed" in md
+
+
+def test_leaderboard_formats_csv_json_latex_carry_the_boards_rows(capsys, tmp_path):
+    import csv
+    import io
+    import json
+
+    with open_store() as s:
+        _real(s, "casme3-7class", "A & B_team", 0.9, 1)
+        _real(s, "casme3-7class", "second", 0.3, 2)
+    assert main(["leaderboard", "-p", "casme3-7class", "--format", "csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    measured = [r for r in rows if r["kind"] != "published"]
+    assert [(r["rank"], r["team"]) for r in measured] == [("1", "A & B_team"), ("2", "second")]
+    assert float(measured[0]["uf1_low"]) <= float(measured[0]["uf1"]) <= float(measured[0]["uf1_high"])
+    assert measured[0]["tier"] == "1" and measured[1]["tier"] == "2"
+    published = [r for r in rows if r["kind"] == "published"]
+    assert {r["system"] for r in published} == {p["system"] for p in PUBLISHED if p["board"] == "casme3-7class"}
+    assert main(["leaderboard", "-p", "casme3-7class", "--format", "json", "-o", str(tmp_path / "b.json")]) == 0
+    doc = json.loads((tmp_path / "b.json").read_text())
+    assert [r["uf1"] for r in doc[:2]] == [float(r["uf1"]) for r in measured]
+    assert main(["leaderboard", "-p", "casme3-7class", "--format", "latex"]) == 0
+    tex = capsys.readouterr().out
+    assert r"\begin{tabular}" in tex and r"A \& B\_team" in tex and tex.count(r"\\") >= len(rows) + 1
+    assert main(["leaderboard", "--format", "csv", "--phase", "test_A"]) == 2   # --phase needs --protocol

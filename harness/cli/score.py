@@ -76,7 +76,7 @@ def score(predictions: str, protocol: str, phase: str | None, data_root: str | N
     report = build_report(proto.classes, test["label_index"].to_numpy(dtype="int64"), [preds.pred],
                           test["group"].to_numpy(), draws=draws if draws is not None else DEFAULT_DRAWS,
                           metrics=proto.metrics, datasets=test["dataset"].to_numpy(), part_titles=proto.part_titles(),
-                          per_subject=True)
+                          per_subject=record)
     report["protocol"], report["protocol_version"], report["phase"] = proto.name, proto.version, phase
     if record:
         from harness.runner.fingerprint import data_fingerprint, data_kind

@@ -106,6 +106,7 @@ def protocol_info(proto: Protocol, columns: Sequence[dict]) -> dict:
 
     return {"protocol": proto.name, "version": proto.version, "title": proto.title, "classes": list(proto.classes),
             "metrics": list(proto.metrics),
+            "part_titles": proto.part_titles(),   # a multi-dataset protocol's per-dataset parts, as `harness score`
             "columns": [{"key": c["key"], "title": c["title"], "sorting": c["sorting"]} for c in columns],
             "keep": proto.board_keep, "submission_rule": KEEP_TO_RULE[proto.board_keep],
             "exported_by": f"harness {__version__}"}

@@ -123,7 +123,9 @@ def score_submission(input_dir: Path, program_dir: Path) -> Scored:
     path, name = find_predictions(input_dir / "res")
     preds = parse_predictions(path.read_bytes(), name, ref.ids, classes)
     metrics = protocol.get("metrics") or [c["key"] for c in protocol["columns"]]
-    report = build_report(classes, ref.labels, [preds.pred], ref.groups, metrics=metrics)
+    datasets = np.array([g.split("/", 1)[0] for g in ref.groups])   # groups are dataset/subject
+    report = build_report(classes, ref.labels, [preds.pred], ref.groups, metrics=metrics, datasets=datasets,
+                          part_titles=protocol.get("part_titles") or None)
     report["protocol"], report["protocol_version"] = protocol["protocol"], protocol["version"]
     report["phase"] = ref.phase.get("phase")
     return Scored({c["key"]: report["metrics"][c["key"]]["value"] for c in protocol["columns"]}, report, name)

@@ -70,3 +70,26 @@ def test_reports_without_per_subject_matrices_are_paired_through_the_data_root(o
     assert "--data-root" in capsys.readouterr().err
     code, rebuilt = _compare(capsys, str(a), str(b), "--data-root", str(official_root))
     assert code == 0 and rebuilt["delta"] == stored["delta"]
+
+
+def test_a_submissions_export_round_trips_through_harness_score(official_root, tmp_path, capsys):
+    sid = _record(official_root, tmp_path, "exported", 0.6, seed=5)
+    with open_store() as store:
+        recorded = store.scores(sid)
+    out = tmp_path / "export.csv"
+    assert main(["submissions", "export", str(sid), "-o", str(out), "--data-root", str(official_root)]) == 0
+    lines = out.read_text().splitlines()
+    assert lines[0] == "sample_id,fold,subject,dataset,truth,seed,prediction" and len(lines) == 443
+    first = dict(zip(lines[0].split(","), lines[1].split(",")))
+    assert first["sample_id"].split("/")[0] == first["dataset"] and first["fold"].endswith(first["subject"])
+    truth = {O.megc2019_uid(d, s, c): O.MEGC_CLASSES[y] for d, s, c, y in O.megc2019_list(
+        O.casme2_records(), O.samm_records(), O.smic_records())}
+    rows = [dict(zip(lines[0].split(","), ln.split(","))) for ln in lines[1:]]
+    assert all(r["truth"] == truth[r["sample_id"]] for r in rows)   # the release's ids and labels
+    capsys.readouterr()
+    assert main(["score", str(out), "-p", "megc2019-composite", "--data-root", str(official_root), "--json",
+                 "--draws", "20"]) == 0
+    rescored = json.loads(capsys.readouterr().out)
+    assert rescored["metrics"] == recorded["metrics"] and rescored["confusion"] == recorded["confusion"]
+    assert rescored["parts"] == recorded["parts"]
+    assert main(["submissions", "export", "999", "--data-root", str(official_root)]) == 2

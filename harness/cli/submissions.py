@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from harness.cli.options import echo_json, json_option, phase_option
+from harness.cli.options import data_options, data_root_option, echo_json, json_option, phase_option
 
 STATUSES = ("running", "scored", "failed")
 
@@ -81,3 +81,38 @@ def abandon(submission_id: int, reason: str) -> None:
     board = sub.protocol + (f" {sub.phase}" if sub.phase else "")
     click.echo(f"submission {sub.id} ({shown_name(sub.team)} / {shown_name(sub.system)}, {board}) is now failed: "
                "it no longer counts towards the phase limits")
+
+
+@submissions.command("export")
+@click.argument("submission_id", type=int)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="File to write (default: stdout).")
+@click.option("--seed", type=int, default=None, help="Which seed's predictions (default: the first).")
+@data_root_option
+@data_options
+def export(submission_id: int, output: str | None, seed: int | None, data_root: str | None, data_options) -> None:
+    """Per-sample predictions of SUBMISSION_ID: sample_id (the release's id), fold, subject, dataset, truth,
+    prediction (+ probabilities), one seed. The file is a valid predictions file: `harness score` re-scores it to
+    the submission's numbers. Truth comes from the data root (pass the one it was scored on)."""
+    from pathlib import Path
+
+    from harness.evaluate.samples import export_samples
+    from harness.paths import resolve_data_root
+    from harness.protocols import get_protocol
+    from harness.protocols.task import build_task
+    from harness.store.db import open_store
+
+    with open_store() as store:
+        sub = store.get_submission(submission_id)
+        proto = get_protocol(sub.protocol)
+        if proto.version != sub.protocol_version:
+            click.echo(f"note: submission {submission_id} was scored under {proto.name} v{sub.protocol_version}; "
+                       f"the protocol is now v{proto.version}", err=True)
+        task = build_task(proto, resolve_data_root(data_root), check_frames=False, options=data_options)
+        text, n, seed = export_samples(store, submission_id, task, seed)
+    if output:
+        from harness.fsutil import atomic_write_text
+
+        atomic_write_text(Path(output), text)
+        click.echo(f"wrote {n} predictions (seed {seed}) of submission {submission_id} to {output}", err=True)
+    else:
+        click.echo(text, nl=False)

@@ -358,6 +358,11 @@ class Store:
                 for r in self.conn.execute("SELECT sample_id, prediction, proba FROM predictions WHERE run_id=?",
                                            (run_id,))}
 
+    def prediction_folds(self, run_id: int) -> dict[str, str]:
+        """sample id -> the fold that predicted it (`harness submissions export`)."""
+        return {r[0]: r[1] for r in self.conn.execute("SELECT sample_id, fold FROM predictions WHERE run_id=?",
+                                                      (run_id,))}
+
     # ----- scores ------------------------------------------------------------------------------------------
     def record_scores(self, submission_id: int, report: dict[str, Any], provenance: dict | None = None) -> None:
         """Store a submission's pooled scores and mark it scored, in one transaction.

@@ -7,7 +7,7 @@ import pytest
 from harness.errors import ValidationFailed
 from harness.leaderboard.render import render_board
 from harness.protocols import get_protocol
-from harness.runner.bundle import load_bundle
+from harness.bundles.manifest import load_bundle
 from tests.baselines.helpers import REPO
 
 

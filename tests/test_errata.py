@@ -227,7 +227,7 @@ def test_strict_turns_every_warning_into_an_error(official_root, tmp_path, capsy
 def test_fingerprint_and_provenance_name_the_errata(official_root, tmp_path, capsys):
     from harness.protocols import get_protocol
     from harness.protocols.task import build_task
-    from harness.runner.fingerprint import data_fingerprint
+    from harness.evaluate.fingerprint import data_fingerprint
 
     proto = get_protocol("megc2019-composite")
     on = build_task(proto, official_root, check_frames=False)

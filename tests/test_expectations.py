@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from harness.paths import builtin_dir
 from harness.protocols import get_protocol, protocol_names
-from harness.runner.bundle import discover_bundles
-from harness.runner.check import load_expectations
+from harness.bundles.discover import discover_bundles
+from harness.experiments.check import load_expectations
 
 
 def test_every_shipped_bundle_is_expected_on_every_board_with_two_sided_bounds():

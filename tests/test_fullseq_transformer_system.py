@@ -145,7 +145,7 @@ def test_pad_batch_marks_real_steps():
 
 # --- the bundle: switches, determinism, learning --------------------------------------------------------------------
 def test_profiles_build_and_typos_are_caught():
-    from harness.runner.bundle import load_bundle
+    from harness.bundles.manifest import load_bundle
 
     bundle = load_bundle(BUNDLE_DIR)
     for name in ("quick", "paper"):
@@ -221,7 +221,7 @@ def test_mirror_swaps_twin_regions_and_negates_horizontal_motion():
 
 def test_paper_profile_trains_with_early_stopping_on_the_inner_split():
     """The paper profile's full-size network (dim 64, 8 x 64 heads, 5 layers, 25 steps) runs a short fit."""
-    from harness.runner.bundle import load_bundle
+    from harness.bundles.manifest import load_bundle
 
     _, cfg = load_bundle(BUNDLE_DIR).resolve_config("paper", {"epochs": 2})
     train, test = _data(24)

@@ -220,7 +220,7 @@ def test_without_namespaces_landlock_still_blocks_and_the_gaps_are_recorded(tmp_
     """The fallback where a kernel or container allows no namespaces: files stay blocked by Landlock, and the
     provenance names what did not hold (which the boards then mark)."""
     from harness.runner.isolation import confine
-    from harness.runner.run import guarantees_not_held
+    from harness.evaluate.provenance import guarantees_not_held
     from harness.runner.sandbox import abi_version, plan_for_fold
 
     if abi_version() <= 0:

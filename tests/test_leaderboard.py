@@ -17,7 +17,7 @@ from harness.store import db
 from harness.store.db import open_store
 from tests import formats as F
 
-PUBLISHED = yaml.safe_load((builtin_dir("leaderboard") / "published.yaml").read_text(encoding="utf-8"))
+PUBLISHED = yaml.safe_load((builtin_dir("protocols") / "published" / "rows.yaml").read_text(encoding="utf-8"))
 _CELL_SPLIT = re.compile(r"(?<!\\)\|")
 
 

@@ -245,12 +245,12 @@ def test_score_equals_an_independent_computation(official_root, tmp_path, capsys
 # ----- Done when: a LOSO submit on CAS(ME)^3 -------------------------------------------------------------------------
 @pytest.mark.slow
 def test_loso_submit_runs_on_casme3_with_its_contradicting_rows(tmp_path, harness_home):
-    from harness.runner.run import submit
+    from tests.fixtures.runs import submit
 
     released, corrected = O.casme3_small_defects()
     O.write_release_fixture(tmp_path, "casme3", released, corrected, frames=True)
     assert main(["data", "check", "--data-root", str(tmp_path)]) == 0
-    out = submit("sanity-majority", "casme3-3class", data_root=tmp_path, quiet=True)
+    out = submit("sanity-majority", "casme3-3class", data_root=tmp_path, quiet=True, boards=True)
     assert out.status == "scored" and out.report["n_samples"] == len(released) - 1
     from harness.store.db import open_store
 

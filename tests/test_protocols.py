@@ -188,7 +188,7 @@ def test_unknown_protocol_did_you_mean():
     with pytest.raises(UnknownName) as err:
         get_protocol("ccac2024-dfm")
     assert "did you mean 'ccac2024-dfme'?" in str(err.value)
-    assert "Known protocols: casme3-3class" in str(err.value)
+    assert "Known protocols: casme2-5class, casme3-3class" in str(err.value)
 
 
 def test_registry():

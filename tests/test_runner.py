@@ -15,7 +15,7 @@ import pytest
 
 from harness.cli.main import main
 from harness.errors import LimitReached
-from harness.runner.run import submit
+from tests.fixtures.runs import submit
 from harness.store.db import open_store
 from tests.tiny_corpus import write_tiny_corpus
 
@@ -29,7 +29,7 @@ def corpus(tmp_path_factory) -> Path:
 
 
 def test_loso_scores_are_pooled_over_folds_and_reach_the_board(corpus, harness_home):
-    out = submit("sanity-majority", "casme3-3class", data_root=corpus)
+    out = submit("sanity-majority", "casme3-3class", data_root=corpus, boards=True)
     # Each of 4 subjects: negative x3 (disgust, disgust, fear), positive, surprise; `Others` excluded.
     # Majority = negative in every fold -> pooled F1(neg) = 24/32, the other two 0.
     m = out.report["metrics"]
@@ -162,7 +162,8 @@ def test_the_hunt_does_find_labels_when_they_are_reachable(corpus):
     import pandas as pd
 
     from harness.api import Context, LabelledSample, TestSet
-    from harness.runner.bundle import instantiate, load_bundle
+    from harness.bundles.loader import instantiate
+    from harness.bundles.manifest import load_bundle
 
     leaked = pd.DataFrame({"uid": ["x1"], "label": ["anger"], "emotion": ["anger"]})  # noqa: F841 (held in gc)
     test_sample = LabelledSample("x1", "dfme", "sub", 200.0, 0, 1, 2, (0,), str(corpus), ("a.jpg",), "k",
@@ -284,7 +285,7 @@ def test_run_all_runs_every_chosen_bundle_and_writes_boards(corpus, harness_home
 
 def test_ray_tasks_ask_for_a_gpu_on_cuda_and_ray_flags_need_ray():
     from harness.errors import BadInput
-    from harness.runner.run import executor_options_for
+    from harness.evaluate.request import executor_options_for
 
     assert executor_options_for("ray", "cuda", None) == {"gpus_per_fold": 1.0}
     assert executor_options_for("ray", "cuda", {"gpus_per_fold": 0.25}) == {"gpus_per_fold": 0.25}

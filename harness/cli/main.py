@@ -22,7 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "submissions": ("harness.cli.submissions:submissions", "List stored submissions; abandon one a killed run left."),
     "check": ("harness.cli.check:check", "CI regression check of bundles against committed expectations."),
     "data": ("harness.cli.data:data", "Synthetic corpus generation and data-root validation."),
-    "cache": ("harness.preprocess.cli:cache", "Inspect or clear the preprocessing cache."),
+    "cache": ("harness.cli.cache:cache", "Inspect or clear the preprocessing cache."),
     "ablate": ("harness.cli.ablate:ablate", "Run a bundle's ablation variants; table with CIs (--write-readme)."),
     "export": ("harness.cli.export:export", "Export a protocol as a hosted challenge (Codabench bundle); check one."),
     "run-all": ("harness.cli.runall:run_all", "The main job: corpus, every bundle on every protocol, leaderboards."),

@@ -79,18 +79,21 @@ def submit(bundle: str, protocol: str, phase: str | None, team: str | None, seed
     under HARNESS_HOME/logs/. Each fold's predictions are committed as it ends; the same command resumes an
     interrupted run. Every option is checked before anything is recorded.
     """
-    from harness.runner.run import submit as run_submit
+    from harness.evaluate.request import RunRequest
+    from harness.evaluate.submit import submit as run_submit
+    from harness.leaderboard.render import write_boards
     from harness.scoring.render import render_report
 
     options: dict = {"address": ray_address} if ray_address else {}
     if gpus_per_fold is not None:
         options["gpus_per_fold"] = gpus_per_fold
-    outcome = run_submit(bundle, protocol, phase, team=team, seeds=parse_seeds(seeds), profile=profile,
-                         device=device, data_root=data_root, executor=executor, workers=workers,
-                         quiet=quiet or as_json, resume=resume, rerun=rerun, host=host,
-                         overrides=parse_overrides(overrides), executor_options=options, fold_batched=fold_batched,
-                         sandbox=not no_sandbox, data_options=data_options, trust_bundle=trust_bundle,
-                         fold_time_limit_s=fold_time_limit)
+    outcome = run_submit(RunRequest(
+        protocol, phase, bundle=bundle, team=team, seeds=tuple(parse_seeds(seeds)), profile=profile, device=device,
+        data_root=data_root, executor=executor, workers=workers, quiet=quiet or as_json, resume=resume, rerun=rerun,
+        host=host, overrides=parse_overrides(overrides), executor_options=options, fold_batched=fold_batched,
+        sandbox=not no_sandbox, data_options=data_options, trust_bundle=trust_bundle,
+        fold_time_limit_s=fold_time_limit))
+    write_boards(protocol)  # also for a reused result: a run killed after scoring left no board
     if as_json:
         echo_json({"submission_id": outcome.submission_id, "status": outcome.status, "wall_s": outcome.wall_s,
                    "identity": outcome.identity, "report": outcome.report})

@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Sequence
 
 from harness.leaderboard.cells import ci_cell, data_label, inert, write_if_changed
-from harness.paths import builtin_dir, leaderboard_dir
 from harness.names import shown_name
+from harness.paths import leaderboard_dir
+from harness.protocols.published import published_rows
 
 __all__ = ["inert", "measured_rows", "published_rows", "rank_key", "render_board", "write_boards"]
 
@@ -58,17 +59,6 @@ def measured_rows(store, proto, phase: str | None) -> list[dict]:
         elif rank_key(row, proto.ranking) < rank_key(chosen[key], proto.ranking):
             chosen[key] = row
     return sorted(chosen.values(), key=lambda r: rank_key(r, proto.ranking))
-
-
-def published_rows(protocol: str, phase: str | None, primary: str = "uf1") -> list[dict]:
-    import yaml
-
-    path = builtin_dir("leaderboard") / "published.yaml"
-    if not path.exists():
-        return []
-    board = board_filename(protocol, phase).replace(f"{protocol}-", f"{protocol}/") if phase else protocol
-    rows = [r for r in yaml.safe_load(path.read_text(encoding="utf-8")) or [] if r.get("board") == board]
-    return sorted(rows, key=lambda r: -float(r.get(primary, 0)))
 
 
 def _system_label(system: str, provenance: dict, profile: str | None) -> str:

@@ -34,7 +34,7 @@ class FoldJob:
 
     seed: int
     fold: str
-    bundle: Any              # harness.runner.bundle.Bundle
+    bundle: Any              # harness.bundles.manifest.Bundle
     config: dict[str, Any]
     train: list[Sample]
     test: TestSet
@@ -176,7 +176,7 @@ def _labels(link: Link):
 
 def execute(job: FoldJob, link: Link) -> list[FoldResult]:
     """Run one fold. Never raises: a failure comes back as FoldResult.error with the traceback."""
-    from harness.runner.bundle import instantiate
+    from harness.bundles.loader import instantiate
     from harness.runner.labels import with_deferred_labels
 
     result = FoldResult(job.seed, job.fold)
@@ -207,7 +207,7 @@ def execute_batched(job: BatchedJob, link: Link) -> list[FoldResult]:
 
     from harness.kit.nn.batched import fit_folds
     from harness.kit.nn.training import count_parameters
-    from harness.runner.bundle import instantiate
+    from harness.bundles.loader import instantiate
     from harness.runner.labels import with_deferred_labels
 
     try:

@@ -14,7 +14,8 @@ from harness.api import TestSet as UnlabelledSet  # (pytest would try to collect
 from harness.errors import BadInput
 from harness.preprocess import NoFaceError
 from harness.preprocess.preprocessor import Batch
-from harness.runner.bundle import instantiate, load_bundle
+from harness.bundles.loader import instantiate
+from harness.bundles.manifest import load_bundle
 from harness.runner.inner import inner_split
 from tests.baselines.helpers import REPO
 

@@ -10,7 +10,7 @@ import pytest
 
 from harness.leaderboard.render import measured_rows
 from harness.protocols import get_protocol
-from harness.runner.run import submit
+from tests.fixtures.runs import submit
 from harness.store.db import open_store
 
 pytestmark = pytest.mark.slow

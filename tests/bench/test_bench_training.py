@@ -23,7 +23,8 @@ BATCH = 32
 
 def bundle_module(where: str, module: str):
     """Module `module` of the bundle at REPO/where (imported as the runner does), and its quick-profile config."""
-    from harness.runner.bundle import import_module, load_bundle
+    from harness.bundles.loader import import_module
+    from harness.bundles.manifest import load_bundle
 
     bundle = load_bundle(REPO / where)
     return import_module(bundle, module), bundle.resolve_config("quick")[1]

@@ -28,14 +28,6 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("harness.cli",),
 )
 
-#: Arrows of today's tree that break the rule, as (importing package, imported package); each step of the
-#: redesign removes some, and this list must stay exact (a fixed arrow still listed fails too).
-KNOWN: set[tuple[str, str]] = {
-    ("harness.preprocess", "harness.cli"), ("harness.runner", "harness.leaderboard"),
-    ("harness.synth", "harness.cli"), ("harness.synth", "harness.protocols"),
-}
-
-
 def module_name(path: Path) -> str:
     parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
@@ -137,19 +129,12 @@ def test_every_package_stands_in_a_layer():
 
 def test_no_package_imports_from_its_own_or_a_higher_layer():
     found = violations()
-    new = {k: v for k, v in found.items() if k not in KNOWN}
-    assert not new, "imports against the layering:\n" + "\n".join(f"  {a} -> {b}: {', '.join(v)}"
-                                                                  for (a, b), v in sorted(new.items()))
-    fixed = KNOWN - set(found)
-    assert not fixed, f"no longer violated, remove from KNOWN: {sorted(fixed)}"
-
-
-#: Today's module cycles (each sorted); must stay exact, like KNOWN.
-KNOWN_CYCLES: list[list[str]] = []
+    assert not found, "imports against the layering:\n" + "\n".join(f"  {a} -> {b}: {', '.join(v)}"
+                                                                      for (a, b), v in sorted(found.items()))
 
 
 def test_no_module_takes_part_in_an_import_cycle():
-    assert cycles() == KNOWN_CYCLES
+    assert cycles() == []
 
 
 @pytest.mark.parametrize("source, edge", [

@@ -173,7 +173,7 @@ def competition_yaml(proto: Protocol, phases: Sequence[PhaseExport], columns: li
 
 
 def example_bundle_files() -> dict[str, bytes]:
-    from harness.runner.bundle import resolve_bundle
+    from harness.bundles.discover import resolve_bundle
 
     root = resolve_bundle(EXAMPLE_BUNDLE)
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))

@@ -49,9 +49,11 @@ def _mean_records(fold_records: dict) -> dict[str, float]:
 def run_ablations(bundle_ref: str, protocol: str | None = None, phase: str | None = None, seeds: Sequence[int] = (0,),
                   profile: str | None = None, data_root=None, executor: str = "serial", workers: int | None = None,
                   only: Sequence[str] = (), quiet: bool = True) -> tuple[dict, list[AblationRow]]:
+    from harness.bundles.discover import resolve_bundle
+    from harness.bundles.manifest import load_bundle
+    from harness.evaluate.request import RunRequest
+    from harness.evaluate.submit import submit
     from harness.paths import harness_home
-    from harness.runner.bundle import load_bundle, resolve_bundle
-    from harness.runner.run import submit
     from harness.store.db import open_store
 
     bundle = load_bundle(resolve_bundle(bundle_ref))
@@ -68,9 +70,9 @@ def run_ablations(bundle_ref: str, protocol: str | None = None, phase: str | Non
     store_path = harness_home() / "ablations.sqlite"
     rows = []
     for name, overrides in variants.items():
-        out = submit(bundle.path, protocol, phase, seeds=seeds, profile=profile, data_root=data_root,
-                     executor=executor, workers=workers, quiet=quiet, host=True, overrides=overrides,
-                     regenerate_board=False, store_path=store_path)
+        out = submit(RunRequest(protocol, phase, bundle=bundle.path, seeds=tuple(seeds), profile=profile,
+                                data_root=data_root, executor=executor, workers=workers, quiet=quiet, host=True,
+                                overrides=overrides, store_path=store_path))
         with open_store(store_path) as store:
             sub = store.get_submission(out.submission_id)
             records = _mean_records(sub.provenance.get("fold_records", {}))

@@ -13,15 +13,13 @@
       paper: {C: 1.0}                  #   the published configuration
     default_profile: quick
 
-The bundle's modules are imported as a private package (so two bundles may both have a `model.py`), inside the
-fold's worker process only.
+Reading and validating the manifest is this module; finding shipped bundles is `discover.py`, importing a
+bundle's code (as a private package, so two bundles may both have a `model.py`, inside the fold's worker process
+only) is `loader.py`.
 """
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -151,64 +149,3 @@ def load_bundle(path: Path | str) -> Bundle:
                   profiles={k: dict(v or {}) for k, v in profiles.items()}, default_profile=default,
                   code_hash=tree_hash(path), extra={k: v for k, v in data.items() if k not in known},
                   display_name=display.strip())
-
-
-def bundle_search_dirs() -> list[Path]:
-    from harness.paths import builtin_dir
-
-    return [builtin_dir("baselines"), builtin_dir("submissions")]
-
-
-def discover_bundles() -> dict[str, Path]:
-    """Bundles shipped in baselines/ and submissions/, by folder name."""
-    found = {}
-    for d in bundle_search_dirs():
-        if d.is_dir():
-            for sub in sorted(d.iterdir()):
-                if (sub / MANIFEST).is_file():
-                    found.setdefault(sub.name, sub)
-    return found
-
-
-def resolve_bundle(ref: str) -> Path:
-    """A bundle folder path, or the name of a shipped bundle ("lbp-top")."""
-    p = Path(ref)
-    if p.is_dir():
-        return p
-    shipped = discover_bundles()
-    if ref in shipped:
-        return shipped[ref]
-    from harness.registry import suggest
-
-    raise BadInput(f"{ref} is neither a bundle folder nor a shipped bundle: " + suggest(ref, list(shipped), "bundle"))
-
-
-def import_module(bundle: Bundle, name: str):
-    """Import the bundle's module `name` as part of its private package (tests and benchmarks use this too)."""
-    pkg = bundle.package
-    if pkg not in sys.modules:
-        spec = importlib.util.spec_from_loader(pkg, loader=None, is_package=True)
-        package = importlib.util.module_from_spec(spec)
-        package.__path__ = [str(bundle.path)]
-        sys.modules[pkg] = package
-    return importlib.import_module(f"{pkg}.{name}")
-
-
-def instantiate(bundle: Bundle, config: dict[str, Any]):
-    """Import the bundle's entry point as a private package and build the submission from `config`."""
-    mod_name, attr = bundle.entry_point.split(":")
-    try:
-        module = import_module(bundle, mod_name)
-    except Exception as exc:
-        raise BadInput(f"bundle {bundle.name}: importing {mod_name!r} failed: {type(exc).__name__}: {exc}") from exc
-    factory = getattr(module, attr, None)
-    if factory is None:
-        raise BadInput(f"bundle {bundle.name}: {mod_name}.py has no {attr!r} (entry_point)")
-    try:
-        submission = factory(**config)
-    except TypeError as exc:
-        raise BadInput(f"bundle {bundle.name}: the profile's config does not fit {attr}: {exc}") from exc
-    for method in ("fit", "predict"):
-        if not callable(getattr(submission, method, None)):
-            raise BadInput(f"bundle {bundle.name}: {attr} has no {method}() method")
-    return submission

@@ -129,12 +129,13 @@ def run_checks(spec: Expectations, data_root: str | None = None, only: tuple[str
 
 def _run_one(exp: Expectation, spec: Expectations, data_root: str | None, executor: str, workers: int | None,
              quiet: bool) -> CheckResult:
-    from harness.runner.run import submit
+    from harness.evaluate.request import RunRequest
+    from harness.evaluate.submit import submit
 
     try:
-        out = submit(exp.bundle, exp.protocol, exp.phase, seeds=spec.seeds, profile=spec.profile,
-                     data_root=data_root or spec.data_root, executor=executor, workers=workers, quiet=quiet,
-                     host=True, regenerate_board=False, device="cpu")
+        out = submit(RunRequest(exp.protocol, exp.phase, bundle=exp.bundle, seeds=tuple(spec.seeds),
+                                profile=spec.profile, data_root=data_root or spec.data_root, executor=executor,
+                                workers=workers, quiet=quiet, host=True, device="cpu"))
     except BadInput:
         raise  # a wrong expectations entry or data root is bad input (exit 2), not a regression
     except HarnessError as exc:

@@ -1,8 +1,9 @@
-"""`harness data synth`: write a synthetic corpus in the official layout of real datasets."""
+"""`harness data synth`: write a synthetic corpus in the official layout of real datasets (harness/synth/)."""
 from __future__ import annotations
 
 import click
 
+from harness.cli.options import echo_json
 from harness.synth.config import knob_docs
 
 _KNOBS = "\n".join(f"  {name} (default {default}): {doc}" for name, default, doc in knob_docs())
@@ -60,8 +61,6 @@ def synth(like: str, out: str | None, subjects: int | None, size: int | None, se
     rows = [{"dataset": k, "subjects": m["subjects"], "samples": m["samples"], "clips": m["clips"],
              "frames": m["frames"]} for k, m in summary.datasets.items()]
     if as_json:
-        from harness.cli.options import echo_json
-
         echo_json({"root": str(summary.root), "seed": seed, "config": config.as_dict(), "datasets": rows,
                    "frames": summary.frames, "seconds": round(summary.seconds, 1)})
         return

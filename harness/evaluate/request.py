@@ -48,6 +48,7 @@ class RunRequest:
     fold_time_limit_s: float | None = None
     resume: bool = False
     rerun: bool = False
+    predict_only: bool = False                # run the folds for their predictions: nothing scored or recorded
     # a predictions file only
     draws: int | None = None                  # bootstrap draws of the CIs (default harness.scoring.bootstrap's)
 
@@ -89,7 +90,8 @@ class PreparedFile(Prepared):
 
 
 def _prepare(req: RunRequest, check_frames: bool) -> tuple:
-    """The protocol, phase, data root and task of a request, with reference labels for the phase."""
+    """The protocol, phase, data root and task of a request, with reference labels for the phase (unless the
+    request only predicts: a participant's test phase has none)."""
     from harness.paths import resolve_data_root
     from harness.protocols import get_protocol
     from harness.protocols.task import build_task
@@ -98,7 +100,7 @@ def _prepare(req: RunRequest, check_frames: bool) -> tuple:
     phase = proto.check_phase(req.phase)
     root = resolve_data_root(req.data_root)
     task = build_task(proto, root, check_frames=check_frames, options=req.data_options)
-    if not task.has_labels(phase):
+    if not req.predict_only and not task.has_labels(phase):
         raise BadInput(f"the data root has no reference labels for {proto.name} {phase or ''}: "
                        f"{int(task.test_table(phase)['label'].isna().sum())} test samples are unlabelled")
     return proto, phase, root, task
@@ -155,6 +157,9 @@ def prepare_bundle(req: RunRequest) -> PreparedRun:
 
     if req.bundle is None or req.predictions is not None:
         raise BadInput("a bundle run needs a bundle and no predictions file")
+    if req.predict_only and (req.resume or req.rerun or req.host or len(req.seeds) != 1):
+        raise BadInput("--predict-only runs one seed once and records nothing: it takes no --resume, --rerun, "
+                       "--host or several --seeds")
     bundle = load_bundle(resolve_bundle(str(req.bundle)))
     from harness.protocols import get_protocol
 

@@ -71,7 +71,7 @@ def log_dir(sub_id: int) -> Path:
     return harness_home() / "logs" / f"submission-{sub_id}"
 
 
-def _plan(prep: PreparedRun, sub_id: int | None):
+def _plan(prep: PreparedRun, sub_id: int | None, logs: Path | None = None):
     from harness.runner.plan import RunPlan
 
     return RunPlan(bundle=prep.bundle, classes=prep.proto.classes, protocol=prep.proto.name,
@@ -80,7 +80,7 @@ def _plan(prep: PreparedRun, sub_id: int | None):
                    fingerprint=prep.fingerprint, test_keyframes=prep.proto.test_keyframes,
                    sandbox=prep.request.sandbox, time_limit_s=prep.time_limit_s,
                    threads=prep.executor.threads_per_fold(), quiet=prep.request.quiet,
-                   log_dir=log_dir(sub_id) if sub_id is not None else Path())
+                   log_dir=logs or (log_dir(sub_id) if sub_id is not None else Path()))
 
 
 def _preflight(prep: PreparedRun) -> None:
@@ -109,38 +109,55 @@ def _open_and_run(store, prep: PreparedRun, unfinished: list, t0: float) -> Subm
                          identity=prep.identity)
 
 
+def fold_tasks(prep: PreparedRun, plan, run_dir: Path, missing: dict[int, list]) -> list:
+    """Stage the frames under opaque ids and build the fold tasks of `missing` (seed -> folds still to run):
+    the same tasks, hence the same isolation, for a scored run and a predict-only one."""
+    from harness.runner.opaque import opaque_ids
+    from harness.runner.plan import batched_task, fold_task
+    from harness.runner.staging import stage_table
+
+    if hasattr(prep.executor, "prepare"):
+        prep.executor.prepare(run_dir)
+    table = prep.task.table
+    ids = opaque_ids(table["uid"])
+    staged = stage_table(table, ids)
+    tasks = []
+    for seed, folds in missing.items():
+        if prep.request.fold_batched and folds:
+            tasks.append(batched_task(plan, table, folds, seed, staged, ids, run_dir))
+        else:
+            tasks += [fold_task(plan, table, fold, seed, staged, ids, run_dir) for fold in folds]
+    return tasks
+
+
+def fold_error(result) -> None:
+    """A fold that failed stops the run; its error's first line is the cause (one-line summaries keep it)."""
+    if result.error:
+        cause, _, details = result.error.partition("\n")
+        raise FoldFailed(f"fold {result.fold} (seed {result.seed}) failed: {cause}"
+                         + (f"\n{details}" if details else ""))
+
+
 def _evaluate(store, prep: PreparedRun, sub_id: int, provenance: dict, t0: float) -> tuple[dict, int]:
     from harness.evaluate import record
     from harness.evaluate.provenance import guarantees_not_held
-    from harness.runner.opaque import opaque_ids
-    from harness.runner.plan import batched_task, fold_task, run_folds
-    from harness.runner.staging import new_run_dir, stage_table
+    from harness.runner.plan import run_folds
+    from harness.runner.staging import new_run_dir
 
     plan = _plan(prep, sub_id)
     run_dir = new_run_dir(str(sub_id))
     try:
-        if hasattr(prep.executor, "prepare"):
-            prep.executor.prepare(run_dir)
-        table = prep.task.table
-        ids = opaque_ids(table["uid"])
-        staged = stage_table(table, ids)
         folds = prep.task.folds(prep.phase)
-        tasks, run_ids, resumed = [], {}, 0
+        missing, run_ids, resumed = {}, {}, 0
         for seed in prep.seeds:
             run_ids[seed] = run_id = store.ensure_run(sub_id, seed)
             done = store.done_folds(run_id)
             resumed += len(done)
-            missing = [f for f in folds if f.name not in done]
-            if prep.request.fold_batched and missing:
-                tasks.append(batched_task(plan, table, missing, seed, staged, ids, run_dir))
-            else:
-                tasks += [fold_task(plan, table, fold, seed, staged, ids, run_dir) for fold in missing]
+            missing[seed] = [f for f in folds if f.name not in done]
+        tasks = fold_tasks(prep, plan, run_dir, missing)
 
         def commit(result) -> None:  # each fold as soon as it ends; the first failure stops the run
-            if result.error:  # its first line is the cause: one-line summaries (check, run-all) keep it
-                cause, _, details = result.error.partition("\n")
-                raise FoldFailed(f"fold {result.fold} (seed {result.seed}) failed: {cause}"
-                                 + (f"\n{details}" if details else ""))
+            fold_error(result)
             store.commit_fold(run_ids[result.seed], result.fold, result.sample_ids, result.pred, result.proba,
                               result.wall_s, result.records)
 

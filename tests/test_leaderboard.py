@@ -353,3 +353,35 @@ def test_leaderboard_formats_csv_json_latex_carry_the_boards_rows(capsys, tmp_pa
     tex = capsys.readouterr().out
     assert r"\begin{tabular}" in tex and r"A \& B\_team" in tex and tex.count(r"\\") >= len(rows) + 1
     assert main(["leaderboard", "--format", "csv", "--phase", "test_A"]) == 2   # --phase needs --protocol
+
+
+def test_published_rows_cite_the_paper_carry_their_n_and_the_composite_breakdown(out):
+    with open_store() as s:
+        _add(s, "casme3-3class", None, "us", "x", (0.2, 0.2, 0.2))
+        _add(s, "megc2019-composite", None, "us", "x", (0.2, 0.2, 0.2))
+        write_boards("casme3-3class", store=s, out_dir=out)
+        write_boards("megc2019-composite", store=s, out_dir=out)
+    rows = {r[0]: r for r in _published((out / "casme3-3class.md").read_text())}
+    assert rows["HTNet"][6].startswith("687 (HTNet's list") and "ours has 699" in rows["HTNet"][6]
+    assert "doi:10.1007/s11704-025-40976-3" in rows["HTNet"][7] and "shared/seeds" not in rows["HTNet"][7]
+    assert "Frontiers of Computer Science, 2025" in rows["HTNet"][7]
+    md = (out / "megc2019-composite.md").read_text()
+    lbp = [ln for ln in md.split("## Per dataset", 1)[1].splitlines() if ln.startswith("| LBP-TOP")][0]
+    assert [c.strip() for c in lbp.split("|")[3:15]] == ["0.5882", "0.5785", "—", "0.2000", "0.5280", "—",
+                                                          "0.7026", "0.7429", "—", "0.3954", "0.4102", "—"]
+    assert "https://github.com/Facial-Micro-ExpressionGC/MEGC2019" in md
+
+
+def test_a_published_row_with_a_broken_citation_is_refused(tmp_path, monkeypatch):
+    from harness.errors import ValidationFailed
+    from harness.protocols.published import published_rows
+
+    (tmp_path / "published").mkdir()
+    (tmp_path / "published" / "mine.yaml").write_text(
+        "- {board: casme3-3class, system: Mine, uf1: 0.5, source: x, n: -3, cite: {authors: A, venue: V, year: 2024},"
+        " parts: {casme3: {uf1: 2.0}}}\n")
+    monkeypatch.setenv("HARNESS_PROTOCOLS_PATH", str(tmp_path))
+    with pytest.raises(ValidationFailed) as exc:
+        published_rows("casme3-3class", None)
+    text = "\n".join(str(p) for p in exc.value.problems)
+    assert "doi or a url" in text and "positive sample count" in text and "[0, 1]" in text

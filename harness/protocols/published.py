@@ -6,7 +6,10 @@ HARNESS_PROTOCOLS_PATH). Each file is a list of rows:
     - {board: ccac2024-dfme/test_A, system: ..., team: ..., uf1: 0.41, uar: 0.42, acc: 0.49, source: "..."}
 
 `board` is the protocol, or protocol/phase; a metric the protocol computes is a number in [0, 1]; `source` says
-where the numbers come from; `note` is optional; other fields are kept for the boards to show.
+where the numbers come from; `note` is optional; `cite` ({authors, title, venue, year, doi or url}) and `where`
+(the table) are what the board shows instead of `source`; `n` is the paper's test-set size where it gives one
+(`n_note`: how it differs from ours); `parts` ({dataset: {metric: value}}) the per-dataset values of a composite
+where the paper gives them; other fields are kept for the boards to show.
 """
 from __future__ import annotations
 
@@ -37,9 +40,21 @@ def _read(path: Path, mtime_ns: int) -> tuple[dict, ...]:
             f.get(key)
         f.get("team", default="-")
         f.get("note", default="")
+        score = lambda v: None if 0 <= v <= 1 else f"must be a score in [0, 1], not {v!r}"  # noqa: E731
         for m in METRICS.names():
-            f.get(m, (int, float), default=None,
-                  check=lambda v: None if 0 <= v <= 1 else f"must be a score in [0, 1], not {v!r}")
+            f.get(m, (int, float), default=None, check=score)
+        f.get("n", int, default=None, check=lambda v: None if v > 0 else f"must be a positive sample count, not {v}")
+        if "cite" in f:
+            cite = f.sub("cite")
+            for key in ("authors", "venue"):
+                cite.get(key)
+            cite.get("year", int)
+            if not (cite.get("doi", default="") or cite.get("url", default="")):
+                cite.add("", "a citation needs a doi or a url")
+        for name, values in (f.get("parts", dict, default={}) or {}).items():
+            part = f.sub("parts").sub(str(name))
+            for m in METRICS.names():
+                part.get(m, (int, float), default=None, check=score)
         if isinstance(item, dict):
             rows.append(dict(item))
     raise_if_errors(problems, f"published rows file {path} is invalid")

@@ -72,6 +72,15 @@ class Bundle:
             label += " + " + ", ".join(f"{k}={v}" for k, v in sorted(overrides.items()))
         return label
 
+    def profile_reduction(self, profile: str) -> str:
+        """What `quick` changes from the `paper` config, key by key (`epochs 20 (paper 800)`), so that a board
+        row says what its reduction is; empty when the profile is not a reduction of a paper config."""
+        if profile != "quick" or "paper" not in self.profiles:
+            return ""
+        quick, paper = self.profiles["quick"], self.profiles["paper"]
+        keys = [k for k in sorted(set(quick) | set(paper)) if quick.get(k) != paper.get(k)]
+        return "; ".join(f"{k} {quick.get(k, '(unset)')} (paper {paper.get(k, '(unset)')})" for k in keys)
+
 
 def load_bundle(path: Path | str) -> Bundle:
     """Read and validate `bundle.yaml`; every problem names the field."""

@@ -10,7 +10,8 @@ common to every result
     excluded [[reason, count]], errata {dataset: name@version}, data_options {builtin_errata, errata_files, strict}
     host_run                                            an organiser's reference run, exempt from phase limits
 a bundle run adds
-    bundle {name, display_name, path, code_hash, entry_point, paper, kind}, profile, profile_label, config, seeds,
+    bundle {name, display_name, path, code_hash, entry_point, paper, kind}, profile, profile_label,
+    profile_reduction (what quick changes from the paper config), config, seeds,
     device, executor, workers, concurrent_folds, isolation, fold_batched, trust, sandbox, fold_time_limit_s
     and, once scored: wall_s, fold_records {seed: {fold: records}}, threads_per_fold, logs, guarantees_not_held
 a predictions file adds
@@ -107,6 +108,7 @@ def build_provenance(prep) -> dict:
                    "code_hash": bundle.code_hash, "entry_point": bundle.entry_point, "paper": bundle.paper,
                    "kind": bundle.kind},
         "profile": prep.profile, "profile_label": bundle.profile_label(prep.profile, dict(req.overrides)),
+        "profile_reduction": bundle.profile_reduction(prep.profile),
         "config": prep.config, "seeds": prep.seeds, "device": prep.device,
         "executor": req.executor, "workers": req.workers, "concurrent_folds": prep.executor.workers,
         "isolation": ("fold-batched: one process trains every fold with per-fold sample masks (it sees every "

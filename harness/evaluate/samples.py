@@ -18,7 +18,8 @@ def export_samples(store, submission_id: int, task, seed: int | None = None) -> 
         raise BadInput(f"submission {submission_id} has no stored predictions")
     seed = min(runs) if seed is None else seed
     if seed not in runs:
-        raise BadInput(f"submission {submission_id} has no seed {seed} (its seeds: {', '.join(map(str, sorted(runs)))})")
+        raise BadInput(f"submission {submission_id} has no seed {seed} "
+                       f"(its seeds: {', '.join(map(str, sorted(runs)))})")
     stored = store.predictions(runs[seed]["id"])
     folds = store.prediction_folds(runs[seed]["id"])
     proto = task.protocol

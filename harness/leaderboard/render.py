@@ -126,8 +126,8 @@ def render_board(proto, phase: str | None, rows: list[dict], published: list[dic
         lines += ["Each system is shown with the profile (configuration) that ran. `paper` is the method's "
                   "published configuration; `quick (reduced)` is a CPU-sized reduction of the method (fewer "
                   "epochs, narrower models or a smaller hyper-parameter search), so its scores are not those of "
-                  "the published setting; each bundle's README says what `quick` reduces and by how much, and each row's "
-                  "detail page lists what its `quick` changes from `paper`, key by key.", ""]
+                  "the published setting; each bundle's README says what `quick` reduces and by how much, and each "
+                  "row's detail page lists what its `quick` changes from `paper`, key by key.", ""]
         tiers = tiers if tiers is not None else {}
         table = []
         for i, r in enumerate(rows, start=1):

@@ -23,8 +23,9 @@ def build_report(classes: Sequence[str], y_true: np.ndarray, y_preds: Sequence[n
     protocol's, in its order).
 
     `datasets` (the dataset of each sample): where the samples come from more than one, the report also scores
-    each dataset's part of the same pooled predictions (`parts`, in the order of `part_titles`), the way MEGC2019 reports a
-    composite (Full, then SMIC, CASME II, SAMM): a system can win on the pool and lose on the smallest dataset.
+    each dataset's part of the same pooled predictions (`parts`, in the order of `part_titles`), the way
+    MEGC2019 reports a composite (Full, then SMIC, CASME II, SAMM): a system can win on the pool and lose on the
+    smallest dataset.
     `per_subject`: also keep each subject's confusion matrix per seed, what a paired test between two stored
     systems needs (harness.scoring.compare); off where the report leaves the organiser (per-subject class counts
     say more about the test labels than the pooled ones).
@@ -79,7 +80,8 @@ def dataset_parts(y_true: np.ndarray, preds: Sequence[np.ndarray], groups: np.nd
         part_preds = [p[mask] for p in preds]
         points = point_scores(y_true[mask], part_preds, k, metrics)
         ci = bootstrap_ci(y_true[mask], part_preds, groups[mask], k, draws=draws, seed=boot_seed, metrics=metrics)
-        out[name] = {"title": titles.get(name, name), "n_samples": int(mask.sum()), "n_subjects": int(len(np.unique(groups[mask]))),
+        out[name] = {"title": titles.get(name, name), "n_samples": int(mask.sum()),
+                     "n_subjects": int(len(np.unique(groups[mask]))),
                      "metrics": {m: {"value": points[m]["mean"], "ci": ci[m].as_list(), "std": points[m]["std"]}
                                  for m in metrics}}
     return out

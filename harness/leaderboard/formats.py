@@ -12,7 +12,7 @@ FORMATS = ("md", "csv", "json", "latex")
 
 
 def board_records(store, proto, phase: str | None) -> list[dict]:
-    from harness.leaderboard.render import board_filename, citation, measured_rows, published_rows
+    from harness.leaderboard.render import board_filename, citation_text, measured_rows, published_rows
     from harness.leaderboard.tiers import assign_tiers
     from harness.names import shown_name
 
@@ -36,7 +36,7 @@ def board_records(store, proto, phase: str | None) -> list[dict]:
     for p in published_rows(proto.name, phase, proto.primary_metric):
         rec = {"board": board, "rank": None, "tier": None, "submission": None, "system": p["system"],
                "team": p.get("team", ""), "kind": "published", "seeds": None, "n": p.get("n"), "data": "real",
-               "date": None, "source": citation(p).replace("\\", "")}
+               "date": None, "source": citation_text(p)}
         rec.update({m: p.get(m) for m in proto.metric_columns()})
         for key, part in (p.get("parts") or {}).items():
             rec.update({f"{key}_{m}": part.get(m) for m in proto.metric_columns() if part.get(m) is not None})

@@ -225,16 +225,21 @@ def _published_n(row: dict) -> str:
     return f"{int(row['n'])}" + (f" ({inert(row['n_note'])})" if row.get("n_note") else "")
 
 
-def citation(row: dict) -> str:
-    """Authors, venue, year and DOI or URL of a published row; its free-text `source` if it has no `cite`."""
+def citation_text(row: dict) -> str:
+    """Authors, title, venue, year and DOI or URL of a published row (and the table it comes from); its
+    free-text `source` if it has no `cite`. Plain text (the CSV, JSON and LaTeX formats)."""
     cite = row.get("cite") or {}
     if not cite:
-        return inert(row.get("source", "—"))
+        return str(row.get("source", "—"))
     link = f"doi:{cite['doi']}" if cite.get("doi") else cite.get("url", "")
     text = ", ".join(str(x) for x in (cite.get("authors"), cite.get("title"), cite.get("venue"), cite.get("year"),
                                       link) if x)
-    where = f"; {row['where']}" if row.get("where") else ""
-    return inert(text + where)
+    return text + (f"; {row['where']}" if row.get("where") else "")
+
+
+def citation(row: dict) -> str:
+    """The citation as an inert markdown cell."""
+    return inert(citation_text(row))
 
 
 def _not_held(row: dict) -> list[str]:

@@ -53,7 +53,7 @@ def test_every_command_has_help_text():
 
 @pytest.mark.parametrize("argv, needle", [
     (["protocol"], "did you mean 'protocols'?"),
-    (["scroe"], "did you mean 'score'?"),
+    (["scroe"], "did you mean 'score'"),   # (or 'compare')
     (["leaderbord"], "did you mean 'leaderboard'?"),
     (["data", "chek"], "did you mean 'check'?"),
 ])

@@ -385,3 +385,28 @@ def test_a_published_row_with_a_broken_citation_is_refused(tmp_path, monkeypatch
         published_rows("casme3-3class", None)
     text = "\n".join(str(p) for p in exc.value.problems)
     assert "doi or a url" in text and "positive sample count" in text and "[0, 1]" in text
+
+
+def test_a_multi_seed_row_shows_mean_and_std_over_seeds_beside_its_interval(out):
+    import numpy as np
+
+    from harness.protocols import get_protocol
+    from harness.scoring.report import build_report
+
+    proto = get_protocol("casme3-3class")
+    rng = np.random.default_rng(0)
+    groups = np.repeat([f"s{i}" for i in range(12)], 5)
+    y = rng.integers(0, 3, len(groups))
+    preds = [np.where(rng.random(len(y)) < 0.6, y, rng.integers(0, 3, len(y))) for _ in range(3)]
+    report = build_report(proto.classes, y, preds, groups, draws=100, seeds=[0, 1, 2], per_subject=True)
+    with open_store() as s:
+        s.record_scored_predictions(
+            submission={"protocol": proto.name, "protocol_version": proto.version, "phase": None, "team": "t",
+                        "system": "three-seeds", "kind": "system", "provenance": {}},
+            sample_ids=[str(i) for i in range(len(y))], folds=list(groups), predictions=preds[0].tolist(),
+            proba=None, report=report)
+        write_boards(proto.name, store=s, out_dir=out)
+    (row,) = _measured((out / "casme3-3class.md").read_text())
+    m = report["metrics"]["uf1"]
+    assert row[5] == f"{m['value']:.4f} ± {m['std']:.3f} [{m['ci'][0]:.3f}, {m['ci'][1]:.3f}]" and m["std"] > 0
+    assert row[8] == "3"

@@ -376,15 +376,17 @@ def test_a_published_row_with_a_broken_citation_is_refused(tmp_path, monkeypatch
     from harness.errors import ValidationFailed
     from harness.protocols.published import published_rows
 
-    (tmp_path / "published").mkdir()
-    (tmp_path / "published" / "mine.yaml").write_text(
-        "- {board: casme3-3class, system: Mine, uf1: 0.5, source: x, n: -3, cite: {authors: A, venue: V, year: 2024},"
-        " parts: {casme3: {uf1: 2.0}}}\n")
+    broken = {"board": "casme3-3class", "system": "Mine", "uf1": 0.5, "source": "x", "n": -3,
+              "cite": {"authors": "A", "venue": "V", "year": 2024}, "parts": {"casme3": {"uf1": 2.0}}}
+    folder = tmp_path / "published"
+    folder.mkdir()
+    (folder / "mine.yaml").write_text(yaml.safe_dump([broken]))
     monkeypatch.setenv("HARNESS_PROTOCOLS_PATH", str(tmp_path))
     with pytest.raises(ValidationFailed) as exc:
         published_rows("casme3-3class", None)
     text = "\n".join(str(p) for p in exc.value.problems)
-    assert "doi or a url" in text and "positive sample count" in text and "[0, 1]" in text
+    for wrong in ("doi or a url", "positive sample count", "[0, 1]"):
+        assert wrong in text
 
 
 def test_a_multi_seed_row_shows_mean_and_std_over_seeds_beside_its_interval(out):

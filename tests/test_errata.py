@@ -11,7 +11,7 @@ import pytest
 
 from harness.cli.main import main
 from harness.datasets import load_dataset
-from harness.datasets.errata import builtin_errata, read_errata
+from harness.datasets.errata import builtin_errata
 from harness.datasets.policy import LoadOptions
 from tests import official_releases as O
 

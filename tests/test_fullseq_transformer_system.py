@@ -176,7 +176,7 @@ def test_ablation_switches_change_what_they_claim():
     assert full.model.pool is None and runs["attention-readout"][0].model.pool is not None
     assert {f.drift for f in runs["full"][1].faces} == {"similarity"}
     assert {f.drift for f in runs["no-drift-correction"][1].faces} == {"none"}
-    for name, (_, _, ctx) in runs.items():
+    for _, _, ctx in runs.values():
         assert ctx.records["n_params"] > 0 and ctx.records["latency_ms"] > 0
 
 

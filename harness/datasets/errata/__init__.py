@@ -84,12 +84,12 @@ def read_errata(path: Path, origin: str = "user") -> ErrataSet:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise BadInput(f"errata file {path}: cannot be read ({exc.strerror or exc})")
+        raise BadInput(f"errata file {path}: cannot be read ({exc.strerror or exc})") from None
     try:
         data = yaml.load(text, Loader=_text_loader())
         lines = _item_lines(yaml.compose(text, Loader=_text_loader()))
     except yaml.YAMLError as exc:
-        raise BadInput(f"errata file {path}: not valid YAML ({exc})")
+        raise BadInput(f"errata file {path}: not valid YAML ({exc})") from None
     return parse_errata(data, path, origin, lines, hashlib.sha256(text.encode()).hexdigest())
 
 

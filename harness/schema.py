@@ -22,6 +22,8 @@ _NAMES = {str: "text", int: "an integer", float: "a number", bool: "true or fals
 
 def type_words(types: type | tuple[type, ...]) -> str:
     types = types if isinstance(types, tuple) else (types,)
+    if int in types and float in types:   # "an integer or a number" says less than "a number"
+        types = tuple(t for t in types if t is not int)
     return " or ".join(_NAMES.get(t, t.__name__) for t in types)
 
 
@@ -57,7 +59,8 @@ class Fields:
                  row: int | None = None):
         self.file, self.what, self.at, self.row = str(file), what, at, row
         self.problems: list[Problem] = [] if problems is None else problems
-        if not isinstance(data, dict):
+        self.broken = not isinstance(data, dict)   # reported once here; its fields are then not asked for
+        if self.broken:
             self.add("", f"must be a mapping of fields, not {type_words(type(data))}")
             data = {}
         self.data: dict = data
@@ -80,6 +83,8 @@ class Fields:
             hint: str | None = None) -> Any:
         """The value of `name`, checked; on a problem it is recorded and `default` (None if required) returned.
         A required text must not be blank. `check(value)` returns what is wrong, or None."""
+        if self.broken:
+            return None if default is REQUIRED else default
         if name not in self.data or self.data[name] is None or (default is REQUIRED and self.data[name] == ""):
             if default is REQUIRED:
                 self.add(name, "missing field", hint=hint)
@@ -104,13 +109,19 @@ class Fields:
                 return fallback
         return value
 
-    def sub(self, name: str, required: bool = False) -> Fields:
-        """The fields of the mapping under `name` (an empty one when it is absent and not required)."""
+    def sub(self, name: str, required: bool = False, hint: str | None = None) -> Fields:
+        """The fields of the mapping under `name`: an empty one when it is absent (a problem if `required`), a
+        broken one, reported once, when it is not a mapping."""
         value = self.data.get(name)
         if value is None:
-            if required:
-                self.add(name, "missing field")
+            if required and not self.broken:
+                self.add(name, "missing field", hint=hint)
             value = {}
+        elif not isinstance(value, dict):
+            self.add(name, f"must be a mapping, not {value!r}", hint=hint)
+            sub = Fields(self.file, {}, self.what, self.key(name), [], self.row)
+            sub.problems, sub.broken = self.problems, True
+            return sub
         return Fields(self.file, value, self.what, self.key(name), self.problems, self.row)
 
     def items(self, name: str, lines: list[int] | None = None) -> Iterator[Fields]:
@@ -126,7 +137,7 @@ class Fields:
         known = list(known)
         for name in self.data:
             if name not in known:
-                self.add(str(name), suggest(str(name), known, f"field of a {self.what}"))
+                self.add(str(name), suggest(str(name), known, "field"))
 
     def done(self, title: str | None = None) -> None:
         """Raise every error found so far (ValidationFailed, exit 2)."""

@@ -116,7 +116,7 @@ def blocks(n_rows: int, subjects: Sequence[str], pins: dict[str, tuple[int, int]
     for (k1, v1), (k2, v2) in zip(bounds, bounds[1:]):
         sizes = spread(v2 - v1, k2 - k1)
         assert min(sizes) >= 1, f"no room for subjects {subjects[k1:k2]}"
-        for j, size in enumerate(sizes):
+        for j, _ in enumerate(sizes):
             start[k1 + j] = v1 + sum(sizes[:j])
     return {s: range(start[k], start[k + 1]) for k, s in enumerate(subjects)}
 

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-pytest.importorskip("torch")
-pytest.importorskip("mediapipe")
-
-from tests.fullseq_helpers import BUNDLE_DIR  # noqa: E402
+from tests.fullseq_helpers import BUNDLE_DIR
 
 TOY = {"dim": 8, "heads": 2, "dim_head": 4, "mlp_dim": 16, "epochs": 2}
 

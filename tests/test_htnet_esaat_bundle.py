@@ -25,7 +25,7 @@ def _mosaic(label: int, rng: np.random.Generator, size: int = 32) -> np.ndarray:
 def _samples(n_per_class, labelled: bool, start: int = 0):
     out = []
     for label, n in enumerate(n_per_class):
-        for i in range(n):
+        for _ in range(n):
             sid = f"s{start + len(out):03d}"
             common = dict(sample_id=sid, dataset="casme3", subject=f"sub{len(out) % 4}", fps=30.0, onset=0, apex=3,
                           offset=6, frame_indices=(0, 1, 2, 3), frames_dir="/nonexistent", frame_files=("a",) * 4,

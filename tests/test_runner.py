@@ -10,7 +10,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from harness.cli.main import main
@@ -196,19 +195,30 @@ def test_provenance_is_complete(corpus):
     assert out.report["n_seeds"] == 2 and len(out.report["metrics"]["uf1"]["per_seed"]) == 2
 
 
-@pytest.mark.parametrize("manifest, field", [
-    ("name: x\nteam: t\nkind: system\ndescription: d\nprofiles: {quick: {}}\n", "entry_point"),
-    ("name: x\nteam: t\nkind: wizard\nentry_point: model:X\ndescription: d\nprofiles: {quick: {}}\n", "kind"),
-    ("name: x\nteam: t\nkind: system\nentry_point: nomodule:X\ndescription: d\nprofiles: {quick: {}}\n",
-     "entry_point"),
-    ("name: x\nteam: t\nkind: system\nentry_point: model:X\ndescription: d\nprofiles: [quick]\n", "profiles"),
+_GOOD = "name: x\nteam: t\nkind: system\nentry_point: model:X\ndescription: d\nprofiles: {quick: {}}\n"
+
+
+@pytest.mark.parametrize("manifest, key, message", [
+    (_GOOD.replace("entry_point: model:X\n", ""), "entry_point", "missing field"),
+    (_GOOD.replace("kind: system", "kind: wizard"), "kind", "must be one of baseline, system, sanity, not 'wizard'"),
+    (_GOOD.replace("model:X", "nomodule:X"), "entry_point", "module 'nomodule' not found in"),
+    (_GOOD.replace("model:X", "model.X"), "entry_point", "'model.X' must look like module:Name"),
+    (_GOOD.replace("{quick: {}}", "[quick]"), "profiles", "must be a mapping, not ['quick']"),
+    (_GOOD.replace("{quick: {}}", "{quick: [C]}"), "profiles.quick", "must be a mapping, not ['C']"),
+    (_GOOD + "default_profile: paper\n", "default_profile", "'paper' is not among the profiles (quick)"),
+    (_GOOD + "neural: yes please\n", "neural", "must be true or false, not 'yes please'"),
+    (_GOOD.replace("team: t", "team: ' t'"), "team", "has leading or trailing spaces"),
 ])
-def test_malformed_bundle_names_the_field(tmp_path, corpus, capsys, manifest, field):
+def test_malformed_bundle_names_the_file_the_field_and_what_is_wrong(tmp_path, corpus, capsys, manifest, key,
+                                                                       message):
     (tmp_path / "bundle.yaml").write_text(manifest)
     (tmp_path / "model.py").write_text("class X:\n    pass\n")
     assert main(["submit", str(tmp_path), "-p", "casme3-3class", "--data-root", str(corpus)]) == 2
     err = capsys.readouterr().err
-    assert "malformed" in err and repr(field) in err or field in err
+    assert f"bundle {tmp_path} is malformed: 1 problem(s)" in err
+    line = next((x for x in err.splitlines() if x.strip().startswith(f"- {tmp_path / 'bundle.yaml'}, key {key!r}: ")),
+                None)
+    assert line is not None and message in line, err
 
 
 def test_check_passes_on_expectations_and_fails_on_a_broken_bundle(corpus, tmp_path, capsys):

@@ -166,4 +166,4 @@ def test_the_fold_time_limit_is_protocol_data(corpus, harness_home, tmp_path, mo
     assert main(["submit", str(BUNDLES / "slow"), "-p", "ccac-limited", "--phase", "test_B", *common]) == 1
     assert "time limit of 2 s" in capsys.readouterr().err
     assert main(["submit", str(BUNDLES / "slow"), "-p", "ccac-wrong", "--phase", "test_B", *common]) == 2
-    assert "fold_time_limit_s must be a positive number of seconds" in capsys.readouterr().err
+    assert "key 'fold_time_limit_s': must be a number, not 'soon'" in capsys.readouterr().err

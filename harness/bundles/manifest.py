@@ -22,13 +22,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
-from harness.errors import BadInput, Problem, ValidationFailed
+from harness.errors import BadInput
 
 KINDS = ("baseline", "system", "sanity")
 MANIFEST = "bundle.yaml"
 _ENTRY = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+KNOWN = ("name", "team", "kind", "entry_point", "description", "paper", "neural", "profiles", "default_profile",
+         "display_name")   # any other field is kept in Bundle.extra (e.g. `ablations`)
+FIELDS_HINT = "fields name, team, kind, entry_point, description, profiles, ... (see harness/bundles/manifest.py)"
 
 
 @dataclass(frozen=True)
@@ -82,79 +85,58 @@ class Bundle:
         return "; ".join(f"{k} {quick.get(k, '(unset)')} (paper {paper.get(k, '(unset)')})" for k in keys)
 
 
-def load_bundle(path: Path | str) -> Bundle:
-    """Read and validate `bundle.yaml`; every problem names the field."""
-    import yaml
-
-    from harness.fsutil import tree_hash
+def _name_check(value: str) -> str | None:
     from harness.names import check_name
+
+    try:
+        check_name(value, "the name")
+    except BadInput as exc:
+        return str(exc)
+    return None
+
+
+def _entry_check(path: Path) -> Callable[[str], str | None]:
+    def check(entry: str) -> str | None:
+        if not _ENTRY.match(entry):
+            return f"{entry!r} must look like module:Name"
+        module = entry.split(":")[0].replace(".", "/")
+        if not ((path / f"{module}.py").is_file() or (path / module / "__init__.py").is_file()):
+            return f"module {entry.split(':')[0]!r} not found in {path}"
+        return None
+    return check
+
+
+def load_bundle(path: Path | str) -> Bundle:
+    """Read and validate `bundle.yaml`; every problem names the file and the field (harness.schema)."""
+    from harness.fsutil import tree_hash
+    from harness.schema import Fields, read_yaml
 
     path = Path(path).resolve()
     manifest = path / MANIFEST
     if not manifest.is_file():
         raise BadInput(f"{path} is not a bundle: it has no {MANIFEST} (see `harness submit --help`)")
-    where = str(manifest)
-    try:
-        data = yaml.safe_load(manifest.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise BadInput(f"{manifest}: not valid YAML ({exc})")
-    if not isinstance(data, dict):
-        raise BadInput(f"{manifest}: must be a mapping of fields (name, team, kind, entry_point, ...)")
-    problems = []
-
-    def need(key: str, typ=str) -> Any:
-        if key not in data or data[key] in (None, ""):
-            problems.append(Problem(where, f"missing field {key!r}", column=key))
-            return None
-        if not isinstance(data[key], typ):
-            problems.append(Problem(where, f"field {key!r} must be {typ.__name__}", column=key))
-            return None
-        return data[key]
-
-    name, team, kind = need("name"), need("team"), need("kind")
-    for key, value in (("name", name), ("team", team)):
-        if value is not None:
-            try:
-                check_name(value, f"field {key!r}")
-            except BadInput as exc:
-                problems.append(Problem(where, str(exc), column=key))
-    entry, description, profiles = need("entry_point"), need("description"), need("profiles", dict)
-    if kind is not None and kind not in KINDS:
-        problems.append(Problem(where, f"kind must be one of {', '.join(KINDS)}, got {kind!r}", column="kind"))
-    if entry is not None:
-        if not _ENTRY.match(entry):
-            problems.append(Problem(where, f"entry_point {entry!r} must look like module:Name", column="entry_point"))
-        else:
-            module = entry.split(":")[0].replace(".", "/")
-            if not ((path / f"{module}.py").is_file() or (path / module / "__init__.py").is_file()):
-                problems.append(Problem(where, f"entry_point module {entry.split(':')[0]!r} not found in {path}",
-                                        column="entry_point"))
-    if profiles is not None:
-        for p, cfg in profiles.items():
-            if cfg is not None and not isinstance(cfg, dict):
-                problems.append(Problem(where, f"profile {p!r} must be a mapping of parameters", column="profiles"))
-    default = data.get("default_profile", "quick" if profiles and "quick" in profiles else
-                       next(iter(profiles), None) if profiles else None)
+    f = Fields(manifest, read_yaml(manifest, "bundle manifest", hint=FIELDS_HINT), "bundle manifest")
+    name, team = f.get("name", check=_name_check), f.get("team", check=_name_check)
+    kind = f.get("kind", choices=KINDS)
+    entry = f.get("entry_point", check=_entry_check(path), hint="<module in the folder>:<class or factory>")
+    description = f.get("description")
+    profiles = f.get("profiles", dict, hint="named configs, e.g. profiles: {quick: {C: 1.0}, paper: {C: 1.0}}")
+    if profiles:
+        each = f.sub("profiles")
+        for p in profiles:
+            each.get(p, dict, default={}, hint="a mapping of the bundle's parameters")
+    first = "quick" if profiles and "quick" in profiles else next(iter(profiles), None) if profiles else None
+    default = f.get("default_profile", default=first)
     if profiles is not None and default not in profiles:
-        problems.append(Problem(where, f"default_profile {default!r} is not among the profiles", column="default_profile"))
-    neural = data.get("neural", False)
-    if not isinstance(neural, bool):
-        problems.append(Problem(where, "field 'neural' must be true or false", column="neural"))
-    display = data.get("display_name", name)
-    if "display_name" in data and (not isinstance(display, str) or not display.strip()):
-        problems.append(Problem(where, "field 'display_name' must be a non-empty string (or left out)",
-                                column="display_name"))
-    elif "display_name" in data:
-        try:
-            check_name(display.strip(), "field 'display_name'")
-        except BadInput as exc:
-            problems.append(Problem(where, str(exc), column="display_name"))
-    known = {"name", "team", "kind", "entry_point", "description", "paper", "neural", "profiles", "default_profile",
-             "display_name"}
-    if problems:
-        raise ValidationFailed(problems, f"bundle {path} is malformed")
+        f.add("default_profile", f"{default!r} is not among the profiles ({', '.join(map(str, profiles))})")
+    neural = f.get("neural", bool, default=False)
+    display = f.get("display_name", default=name, check=_name_check, hint="what the boards show (or leave it out)")
+    if "display_name" in f and f.data["display_name"] is None:
+        f.add("display_name", "must be a non-empty text", hint="what the boards show (or leave it out)")
+    paper = f.get("paper", (str, int, float), default="")
+    f.done(f"bundle {path} is malformed")
     return Bundle(path=path, name=name, team=team, kind=kind, entry_point=entry, description=description.strip(),
-                  paper=str(data.get("paper", "")).strip(), neural=neural,
+                  paper=str(paper).strip(), neural=neural,
                   profiles={k: dict(v or {}) for k, v in profiles.items()}, default_profile=default,
-                  code_hash=tree_hash(path), extra={k: v for k, v in data.items() if k not in known},
+                  code_hash=tree_hash(path), extra={k: v for k, v in f.data.items() if k not in KNOWN},
                   display_name=display.strip())

@@ -102,7 +102,7 @@ def show(name: str, data_root: str | None, no_data: bool, data_options, as_json:
         click.echo(f"\nexcluded: {total_ex}")
         for e in out["excluded"]:
             click.echo(f"  {e['count']:5d}  {e['reason']}")
-        click.echo(f"\nerrata: " + "; ".join(f"{d} {v}" for d, v in out["errata"].items())
+        click.echo("\nerrata: " + "; ".join(f"{d} {v}" for d, v in out["errata"].items())
                    + f" ({out['corrected']} correction(s) applied; `harness data check` lists them)")
         for w in out["warnings"]:
             click.echo(f"warning: {w}")

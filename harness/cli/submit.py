@@ -12,7 +12,7 @@ def parse_seeds(text: str) -> list[int]:
     try:
         seeds = [int(s) for s in text.replace(" ", "").split(",") if s]
     except ValueError:
-        raise BadInput(f"--seeds takes integers separated by commas (e.g. 0,1,2), not {text!r}")
+        raise BadInput(f"--seeds takes integers separated by commas (e.g. 0,1,2), not {text!r}") from None
     if not seeds:
         raise BadInput("--seeds needs at least one seed")
     return seeds

@@ -12,7 +12,6 @@ import os
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Sequence
 
 from harness.errors import BadInput
 
@@ -49,7 +48,7 @@ def _listing(clip_dir: str, mtime_ns: int) -> tuple[tuple[int, str], ...]:
             except OSError as exc:
                 if exc.errno == errno.ELOOP:
                     raise FrameFileError(e.path, "symbolic link loop: this frame file is a link that cannot be "
-                                                 "resolved (it points back to itself through other links)")
+                                                 "resolved (it points back to itself through other links)") from None
                 raise
             if is_file:
                 out.append((i, e.name))

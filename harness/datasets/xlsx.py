@@ -49,7 +49,7 @@ def read_sheet(path: Path, sheet: str | None, required: Sequence[str]) -> Sheet:
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises several types for broken files
-        raise BadInput(f"{path}: cannot be read as an .xlsx workbook ({exc}); re-export it from Excel as .xlsx")
+        raise BadInput(f"{path}: cannot be read as an .xlsx workbook ({exc}); re-export it from Excel as .xlsx") from None
     try:
         if sheet is not None and sheet not in wb.sheetnames:
             raise BadInput(f"{path}: has no sheet {sheet!r} (sheets: {', '.join(wb.sheetnames)})")

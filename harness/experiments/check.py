@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
-from harness.errors import BadInput, HarnessError, Problem, ValidationFailed
+from harness.errors import BadInput, HarnessError
 
 
 @dataclass
@@ -45,51 +45,55 @@ class CheckResult:
         return not self.failures and self.error is None
 
 
+TOP = ("version", "profile", "seeds", "data_root", "tolerance", "checks")
+CHECK = ("bundle", "protocol", "phase", "expect", "tolerance")
+
+
+def _seeds_check(seeds: list) -> str | None:
+    ok = seeds and all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds)
+    return None if ok else f"must be a non-empty list of seeds (integers >= 0), not {seeds!r}"
+
+
+def _tolerance_check(t: float) -> str | None:
+    return None if t >= 0 else f"must be a number >= 0, not {t!r}"
+
+
 def load_expectations(path: Path) -> Expectations:
-    import yaml
+    """Read and validate an expectations file; every problem names the file and the key (harness.schema)."""
+    from harness.schema import Fields, read_yaml
 
     path = Path(path)
-    if not path.is_file():
-        raise BadInput(f"expectations file {path} does not exist")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise BadInput(f"{path}: not valid YAML ({exc})")
-    where = str(path)
-    if not isinstance(data, dict) or not isinstance(data.get("checks"), list):
-        raise BadInput(f"{path}: expected a mapping with a 'checks' list (see the header of expectations.yaml)")
-    problems = []
-    default_tol = float(data.get("tolerance", 0.0))
-    seeds = data.get("seeds", [0])
-    if not isinstance(seeds, list) or not all(isinstance(s, int) for s in seeds):
-        problems.append(Problem(where, "seeds must be a list of integers", column="seeds"))
+    f = Fields(path, read_yaml(path, "expectations file", hint="see the header of expectations.yaml"),
+               "expectations file")
+    f.refuse_unknown(TOP)
+    default_tol = float(f.get("tolerance", (int, float), default=0.0, check=_tolerance_check))
+    seeds = f.get("seeds", list, default=[0], check=_seeds_check)
+    profile = f.get("profile", default=None)
+    data_root = f.get("data_root", default=None)
+    f.get("checks", list, hint="a list of {bundle, protocol, phase, expect: {metric: {min, max}}}")
     checks = []
-    for i, c in enumerate(data["checks"]):
-        col = f"checks[{i}]"
-        if not isinstance(c, dict):
-            problems.append(Problem(where, "each check must be a mapping", column=col))
-            continue
-        for need in ("bundle", "protocol", "expect"):
-            if need not in c:
-                problems.append(Problem(where, f"missing field {need!r}", column=col))
-        bounds = c.get("expect") or {}
-        if not isinstance(bounds, dict):
-            problems.append(Problem(where, "expect must map metrics to {min: x, max: y}", column=f"{col}.expect"))
-            continue
-        computed = _protocol_metrics(c.get("protocol"))
-        for m, b in bounds.items():
+    for c in f.items("checks"):
+        c.refuse_unknown(CHECK)
+        bundle, protocol = c.get("bundle"), c.get("protocol")
+        phase = c.get("phase", default=None)
+        tolerance = float(c.get("tolerance", (int, float), default=default_tol, check=_tolerance_check))
+        computed = _protocol_metrics(protocol)
+        bounds: dict[str, dict[str, float]] = {}
+        expect = c.sub("expect", required=True, hint="map each metric to {min: x, max: y}")
+        for m in expect.data:
             if computed is not None and m not in computed:
-                problems.append(Problem(where, f"metric {m!r} is not one that protocol {c.get('protocol')} computes "
-                                               f"({', '.join(computed)})", column=f"{col}.expect"))
-            elif not isinstance(b, dict) or not set(b) <= {"min", "max"} or not b:
-                problems.append(Problem(where, f"{m}: give min and/or max", column=f"{col}.expect.{m}"))
-        if "bundle" in c and "protocol" in c:
-            checks.append(Expectation(str(c["bundle"]), str(c["protocol"]), c.get("phase"),
-                                      {m: {k: float(v) for k, v in b.items()} for m, b in bounds.items()
-                                       if isinstance(b, dict)}, float(c.get("tolerance", default_tol))))
-    if problems:
-        raise ValidationFailed(problems, f"expectations file {path} is invalid")
-    return Expectations(path, data.get("profile"), list(seeds), data.get("data_root"), checks)
+                expect.add(m, f"is not a metric protocol {protocol} computes ({', '.join(computed)})")
+                continue
+            b = expect.sub(m, required=True)
+            b.refuse_unknown(("min", "max"))
+            got = {k: b.get(k, (int, float), default=None) for k in ("min", "max")}
+            bounds[m] = {k: float(v) for k, v in got.items() if v is not None}
+            if expect.data[m] == {}:
+                expect.add(m, "give min and/or max", hint="e.g. uf1: {min: 0.30, max: 0.40}")
+        if bundle is not None and protocol is not None:
+            checks.append(Expectation(str(bundle), str(protocol), phase, bounds, tolerance))
+    f.done()
+    return Expectations(path, profile, list(seeds), data_root, checks)
 
 
 def _protocol_metrics(protocol) -> tuple[str, ...] | None:

@@ -136,7 +136,7 @@ def chance(task, phase: str | None, seeds: int = 20) -> Score:
     scores = []
     for seed in range(seeds):
         r = np.random.default_rng(seed)
-        scores.append(evaluate(task, phase, None, lambda a, b, c: r.integers(0, k, len(c))))
+        scores.append(evaluate(task, phase, None, lambda a, b, c, r=r: r.integers(0, k, len(c))))
     return Score(*(float(np.mean([getattr(s, f) for s in scores])) for f in ("uf1", "uar", "acc")))
 
 
@@ -166,7 +166,7 @@ def main_table(runs: list[list[dict]]) -> str:
     for i, r in enumerate(runs[0]):
         rows = [run[i] for run in runs]
 
-        def cell(name: str, metric: str = "uf1") -> str:
+        def cell(name: str, metric: str = "uf1", rows: list = rows) -> str:
             return _mean_sd([getattr(x[name], metric) for x in rows])
 
         lines.append(f"| {r['protocol']} | {r['phase']} | {r['samples']} | {r['classes']} | {cell('chance')} | "

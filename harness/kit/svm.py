@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -42,7 +42,7 @@ class SvmConfig:
         try:
             grid = tuple(float(c) for c in grid)
         except (TypeError, ValueError):
-            raise BadInput(f"SVM C must be a number or a list of numbers, got {self.C!r}")
+            raise BadInput(f"SVM C must be a number or a list of numbers, got {self.C!r}") from None
         if not grid or any(not c > 0 for c in grid):
             raise BadInput(f"SVM C values must be > 0, got {self.C!r}")
         object.__setattr__(self, "C", grid)

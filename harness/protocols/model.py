@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.errors import BadInput, Problem, ValidationFailed
 from harness.protocols.splits import SPLIT_KINDS, Limits, Phase, SplitKind, time_limit
 from harness.registry import suggest
+from harness.schema import Fields
 
 __all__ = ["EARLIEST", "Exclusion", "Limits", "Phase", "Protocol", "parse_protocol"]
 
@@ -97,135 +97,111 @@ class Protocol:
         return own if own is not None else self.fold_time_limit_s
 
 
-def _req(data: dict, key: str, typ, where: str, problems: list[Problem], default: Any = ...):
-    if key not in data:
-        if default is ...:
-            problems.append(Problem(where, f"missing field {key!r}"))
-            return None
-        return default
-    value = data[key]
-    if typ is not None and not isinstance(value, typ):
-        problems.append(Problem(where, f"field {key!r} must be {getattr(typ, '__name__', typ)}, "
-                                       f"got {type(value).__name__}"))
-        return None if default is ... else default
-    return value
-
-
 def _is_count(n: Any) -> bool:
     return isinstance(n, int) and not isinstance(n, bool) and n >= 0
 
 
-def _check_counts(counts: Any, field: str, classes: list, where: str) -> list[Problem]:
+def _check_counts(counts: Fields, classes: list) -> None:
     """official_counts.<split or dataset>: {samples: N, subjects: N, classes: {class: N, ...}}."""
     example = "e.g. {samples: 145, subjects: 24, classes: {negative: 88, positive: 32, surprise: 25}}"
-    if not isinstance(counts, dict):
-        return [Problem(where, f"{field} must map count names to integers, {example}", column=field)]
-    out = []
-    for k, n in counts.items():
+    for k, n in counts.data.items():
         if k == "classes":
             if not isinstance(n, dict) or not all(_is_count(v) for v in n.values()):
-                out.append(Problem(where, f"{field}.classes must map class names to integers, {example}",
-                                   column=f"{field}.classes"))
+                counts.add(k, "must map class names to integers", hint=example)
                 continue
             unknown = [c for c in n if c not in classes]
-            if unknown:
-                out.append(Problem(where, f"{field}.classes names {', '.join(map(repr, unknown))}, not a class of "
-                                          "the protocol", column=f"{field}.classes"))
+            if unknown and classes:
+                counts.add(k, f"names {', '.join(map(repr, unknown))}, not a class of the protocol")
         elif not _is_count(n):
-            out.append(Problem(where, f"{field}.{k} must be an integer, {example}", column=f"{field}.{k}"))
-    return out
+            counts.add(k, f"must be an integer, not {n!r}", hint=example)
+
+
+def _classes_check(classes: list) -> str | None:
+    if len(classes) < 2 or len(set(map(str, classes))) != len(classes):
+        return "must be at least two distinct names"
+    return None
 
 
 def parse_protocol(data: Any, path: Path) -> Protocol:
-    """Validate a loaded protocol file; every problem is reported at once, naming the field."""
-    where = str(path)
-    problems: list[Problem] = []
-    if not isinstance(data, dict):
-        raise ValidationFailed([Problem(where, "a protocol file must be a mapping of fields")], "bad protocol")
-    name = _req(data, "name", str, where, problems)
-    version = str(_req(data, "version", (str, int, float), where, problems) or "")
-    classes = _req(data, "classes", list, where, problems) or []
-    if len(set(classes)) != len(classes) or len(classes) < 2:
-        problems.append(Problem(where, "classes must be at least two distinct names", column="classes"))
-    datasets = _req(data, "datasets", list, where, problems) or []
+    """Validate a loaded protocol file; every problem is reported at once, naming the file and the key
+    (harness.schema)."""
     from harness.datasets import ADAPTERS
+    from harness.scoring.metrics import DEFAULT_METRICS, METRICS
+
+    f = Fields(path, data, "protocol file")
+    if f.broken:
+        f.done()
+    name = f.get("name")
+    version = str(f.get("version", (str, int, float)) or "")
+    classes = f.get("classes", list, check=_classes_check)
+    known_classes = classes is not None   # a wrong class list is one problem, not one per label_map entry
+    classes = classes or []
+    datasets = f.get("datasets", list) or []
     for d in datasets:
         if d not in ADAPTERS:
-            problems.append(Problem(where, f"unknown dataset {d!r} (known: {', '.join(ADAPTERS.names())})",
-                                    column="datasets"))
-    raw_map = _req(data, "label_map", dict, where, problems) or {}
+            f.add("datasets", f"unknown dataset {d!r} (known: {', '.join(ADAPTERS.names())})",
+                  hint="a dataset is an adapter in harness/datasets/adapters/")
+    raw_map = f.sub("label_map", required=True, hint="dataset -> {emotion as released: class}")
     label_map: dict[str, dict[str, str]] = {}
     for d in datasets:
-        m = raw_map.get(d)
+        m = raw_map.data.get(d)
         if not isinstance(m, dict) or not m:
-            problems.append(Problem(where, f"label_map has no mapping for dataset {d!r}", column="label_map"))
+            if not raw_map.broken:
+                raw_map.add(d, f"no mapping for dataset {d!r}", hint="map its emotions to the protocol's classes")
             continue
         label_map[d] = {}
         for emo, cls in m.items():
-            if cls not in classes:
-                problems.append(Problem(where, f"label_map.{d}.{emo} maps to {cls!r}, which is not a class",
-                                        column="label_map"))
+            if known_classes and cls not in classes:
+                raw_map.add(f"{d}.{emo}", f"maps to {cls!r}, which is not a class ({', '.join(map(str, classes))})")
             label_map[d][str(emo).strip().lower()] = cls
-    split = _req(data, "split", dict, where, problems) or {}
-    kind = split.get("kind")
-    parsed: dict[str, Any] = {}
-    if kind not in SPLIT_KINDS:
-        problems.append(Problem(where, f"split.kind: {suggest(str(kind), SPLIT_KINDS.names(), 'split kind')}",
-                                column="split.kind", hint="a split kind is registered in harness/protocols/splits.py"))
-    else:
-        parsed = SPLIT_KINDS.get(kind).parse(split, where, problems)
+    split = f.sub("split", required=True, hint="split: {kind: loso} or {kind: phases, train: ..., phases: ...}")
+    kind = split.get("kind", check=lambda k: None if k in SPLIT_KINDS else suggest(k, SPLIT_KINDS.names(),
+                                                                                     "split kind"),
+                     hint="a split kind is registered in harness/protocols/splits.py")
+    parsed = SPLIT_KINDS.get(kind).parse(split) if kind is not None else {}
     phases: dict[str, Phase] = parsed.get("phases", {})
-    train_split = parsed.get("train_split")
-    from harness.scoring.metrics import DEFAULT_METRICS, METRICS
-
-    metrics = tuple(_req(data, "metrics", list, where, problems, default=list(DEFAULT_METRICS)) or ())
+    metrics = tuple(f.get("metrics", list, default=list(DEFAULT_METRICS)) or ())
     for m in metrics:
         if m not in METRICS:
-            problems.append(Problem(where, suggest(m, METRICS.names(), "metric"), column="metrics",
-                                    hint="a metric is registered in harness/scoring/metrics.py"))
+            f.add("metrics", suggest(m, METRICS.names(), "metric"),
+                  hint="a metric is registered in harness/scoring/metrics.py")
     if not metrics or len(set(metrics)) != len(metrics):
-        problems.append(Problem(where, "metrics must name at least one metric, each once", column="metrics"))
-    ranking = tuple(_req(data, "ranking", list, where, problems, default=[*metrics, EARLIEST]) or ())
+        f.add("metrics", "must name at least one metric, each once")
+    ranking = tuple(f.get("ranking", list, default=[*metrics, EARLIEST]) or ())
     for r in ranking:
         if r != EARLIEST and r not in metrics:
-            problems.append(Problem(where, f"ranking key {r!r} is neither one of the protocol's metrics "
-                                           f"({', '.join(metrics)}) nor {EARLIEST!r}", column="ranking"))
+            f.add("ranking", f"{r!r} is neither one of the protocol's metrics ({', '.join(metrics)}) nor "
+                             f"{EARLIEST!r}")
     if not any(r != EARLIEST for r in ranking):
-        problems.append(Problem(where, "ranking must start from at least one of the protocol's metrics",
-                                column="ranking"))
+        f.add("ranking", "must start from at least one of the protocol's metrics")
     exclusions = []
-    for i, e in enumerate(_req(data, "exclude_samples", list, where, problems, default=[]) or []):
-        if not isinstance(e, dict) or not {"dataset", "sample_id", "reason"} <= set(e):
-            problems.append(Problem(where, f"exclude_samples[{i}] needs dataset, sample_id and reason"))
-            continue
-        if e["dataset"] not in datasets:
-            problems.append(Problem(where, f"exclude_samples[{i}]: dataset {e['dataset']!r} is not one of the "
-                                           f"protocol's datasets", column="exclude_samples"))
-        exclusions.append(Exclusion(str(e["dataset"]), str(e["sample_id"]), str(e["reason"])))
-    test_inputs = _req(data, "test_inputs", dict, where, problems, default={}) or {}
-    board = _req(data, "leaderboard", dict, where, problems, default={}) or {}
-    keep = board.get("keep", "latest")
-    if keep not in ("latest", "best"):
-        problems.append(Problem(where, f"leaderboard.keep must be 'latest' or 'best', got {keep!r}"))
-    official = _req(data, "official_counts", dict, where, problems, default={}) or {}
-    for split_name, counts in official.items():
-        problems.extend(_check_counts(counts, f"official_counts.{split_name}", classes, where))
-    report_parts = _req(data, "report_parts", list, where, problems, default=[]) or []
-    if report_parts and sorted(report_parts) != sorted(datasets):
-        problems.append(Problem(where, f"report_parts must list the protocol's datasets ({', '.join(datasets)}) "
-                                       "each once, in the order their parts are reported", column="report_parts"))
-    limit = time_limit(data, where, "", problems)
-    if problems:
-        raise ValidationFailed(problems, f"protocol file {path} is invalid")
+    for e in f.items("exclude_samples"):
+        dataset, sample_id, reason = e.get("dataset"), e.get("sample_id", (str, int)), e.get("reason")
+        if dataset is not None and dataset not in datasets:
+            e.add("dataset", f"{dataset!r} is not one of the protocol's datasets ({', '.join(datasets)})")
+        if None not in (dataset, sample_id, reason):
+            exclusions.append(Exclusion(str(dataset), str(sample_id), str(reason)))
+    test_inputs = f.sub("test_inputs")
+    keyframes = test_inputs.get("keyframes", bool, default=True)
+    keep = f.sub("leaderboard").get("keep", default="latest", choices=("latest", "best"))
+    official = f.sub("official_counts")
+    for split_name in official.data:
+        _check_counts(official.sub(split_name, required=True), classes)
+    report_parts = f.get("report_parts", list, default=[]) or []
+    if report_parts and sorted(map(str, report_parts)) != sorted(datasets):
+        f.add("report_parts", f"must list the protocol's datasets ({', '.join(datasets)}) each once, in the order "
+                              "their per-dataset parts are reported")
+    limit = time_limit(f)
+    f.done(f"protocol file {path} is invalid")
     return Protocol(
-        name=name, version=version, title=str(data.get("title", name)),
-        description=str(data.get("description", "")).strip(), datasets=tuple(datasets), classes=tuple(classes),
-        label_map=label_map, split_kind=kind, train_split=train_split, phases=phases, metrics=metrics,
-        ranking=ranking, test_keyframes=bool(test_inputs.get("keyframes", True)), exclusions=tuple(exclusions),
-        exclusion_notes=tuple(str(x).strip() for x in data.get("exclusion_notes", []) or []),
+        name=name, version=version, title=str(f.get("title", default=name)),
+        description=str(f.get("description", default="")).strip(), datasets=tuple(datasets),
+        classes=tuple(classes), label_map=label_map, split_kind=kind, train_split=parsed.get("train_split"),
+        phases=phases, metrics=metrics, ranking=ranking, test_keyframes=keyframes, exclusions=tuple(exclusions),
+        exclusion_notes=tuple(str(x).strip() for x in f.get("exclusion_notes", list, default=[])),
         official_counts={str(k): {c: (dict(n) if isinstance(n, dict) else n) for c, n in v.items()}
-                         for k, v in official.items()},
-        references=tuple(str(x) for x in data.get("references", []) or []), board_keep=keep,
+                         for k, v in official.data.items()},
+        references=tuple(str(x) for x in f.get("references", list, default=[])), board_keep=keep,
         fold_time_limit_s=limit, split_params=dict(parsed.get("params", {})), report_parts=tuple(report_parts),
         path=path,
     )

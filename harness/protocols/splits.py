@@ -12,6 +12,13 @@ from typing import Any
 
 from harness.errors import BadInput, Problem
 from harness.registry import Registry, suggest
+from harness.schema import Fields
+
+LIMITS = ("per_team_per_day", "per_team_total")
+
+
+def _positive_count(value: int) -> str | None:
+    return None if value >= 1 else f"must be a positive integer, not {value!r}"
 
 
 @dataclass(frozen=True)
@@ -39,13 +46,14 @@ class Phase:
     fold_time_limit_s: float | None = None   # overrides the protocol's (Codabench's execution_time_limit)
 
 
-def time_limit(data: dict, where: str, column: str, problems: list[Problem]) -> float | None:
+def _positive_seconds(value: Any) -> str | None:
+    return None if value > 0 else f"must be a positive number of seconds, not {value!r}"
+
+
+def time_limit(fields: Fields) -> float | None:
     """`fold_time_limit_s` of a protocol or a phase: a positive number of seconds, or absent."""
-    value = data.get("fold_time_limit_s")
-    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
-        problems.append(Problem(where, f"fold_time_limit_s must be a positive number of seconds, got {value!r}",
-                                column=f"{column}.fold_time_limit_s".lstrip(".")))
-        return None
+    value = fields.get("fold_time_limit_s", (int, float), default=None, check=_positive_seconds,
+                       hint="a fold running longer is killed and the run fails")
     return None if value is None else float(value)
 
 
@@ -70,8 +78,9 @@ class SplitKind:
     phased = False           # a fixed training split and named test phases, one board each
     fold_batched = False     # every fold trains on most of the data: `--fold-batched` may stack them
 
-    def parse(self, split: dict[str, Any], where: str, problems: list[Problem]) -> dict[str, Any]:
-        """Validate `split:` beyond `kind`; returns what the Protocol keeps (`train_split`, `phases`, `params`)."""
+    def parse(self, split: Fields) -> dict[str, Any]:
+        """Validate `split:` beyond `kind` (problems go to `split.add`, naming the key); returns what the Protocol
+        keeps (`train_split`, `phases`, `params`)."""
         return {}
 
     def folds(self, task: Any, phase: str | None) -> list[Fold]:
@@ -161,38 +170,21 @@ class Phases(SplitKind):
     name = "phases"
     phased = True
 
-    def parse(self, split, where, problems):
-        train_split = split.get("train")
-        if not isinstance(train_split, str):
-            problems.append(Problem(where, "split.train must name the training split", column="split.train"))
-        raw_phases = split.get("phases") or {}
-        if not isinstance(raw_phases, dict):
-            problems.append(Problem(where, "split.phases must map phase names to {split, limits}",
-                                    column="split.phases"))
-            raw_phases = {}
+    def parse(self, split):
+        train_split = split.get("train", hint="the split value of the training samples")
+        raw = split.sub("phases", hint="map phase names to {split, limits}")
         phases = {}
-        for pname, p in raw_phases.items():
-            col = f"split.phases.{pname}"
-            if not isinstance(p, dict) or not isinstance(p.get("split"), str):
-                problems.append(Problem(where, f"phase {pname!r} needs a 'split'", column=col))
-                continue
-            lim = p.get("limits") or {}
-            if not isinstance(lim, dict):
-                problems.append(Problem(where, f"phase {pname!r}: limits must be a mapping "
-                                               "(per_team_per_day, per_team_total)", column=f"{col}.limits"))
-                lim = {}
-            unknown = set(lim) - {"per_team_per_day", "per_team_total"}
-            if unknown:
-                problems.append(Problem(where, f"phase {pname!r}: unknown limit(s) {', '.join(sorted(unknown))} "
-                                               "(known: per_team_per_day, per_team_total)", column=f"{col}.limits"))
-            for k, v in lim.items():
-                if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 1):
-                    problems.append(Problem(where, f"phase {pname!r}: limit {k} must be a positive integer, "
-                                                   f"got {v!r}", column=f"{col}.limits.{k}"))
-            phases[pname] = Phase(pname, p["split"], Limits(lim.get("per_team_per_day"), lim.get("per_team_total")),
-                                  str(p.get("description", "")).strip(), time_limit(p, where, col, problems))
-        if not phases:
-            problems.append(Problem(where, "a phases protocol needs at least one phase", column="split.phases"))
+        for pname in raw.data:
+            p = raw.sub(pname, required=True)
+            test_split = p.get("split", hint="the split value of this phase's test samples")
+            lim = p.sub("limits", hint="per_team_per_day, per_team_total")
+            lim.refuse_unknown(LIMITS)
+            limits = {k: lim.get(k, int, default=None, check=_positive_count) for k in LIMITS}
+            if test_split is not None:
+                phases[pname] = Phase(pname, test_split, Limits(**limits),
+                                      str(p.get("description", default="")).strip(), time_limit(p))
+        if not raw.data and not raw.broken:
+            split.add("phases", "a phases protocol needs at least one phase")
         return {"train_split": train_split, "phases": phases}
 
     def folds(self, task, phase):

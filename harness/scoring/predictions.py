@@ -53,9 +53,9 @@ def read_predictions(path: str | Path, reference_ids: Sequence[str], classes: Se
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise BadInput(f"{path}: no such file")
+        raise BadInput(f"{path}: no such file") from None
     except IsADirectoryError:
-        raise BadInput(f"{path}: is a folder, expected a predictions CSV file")
+        raise BadInput(f"{path}: is a folder, expected a predictions CSV file") from None
     return parse_predictions(data, str(path), reference_ids, classes)
 
 
@@ -82,7 +82,7 @@ def parse_predictions(data: bytes, source: str, reference_ids: Sequence[str], cl
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ValidationFailed([_not_utf8(data, source, exc)], f"{source} is not a valid predictions file")
+        raise ValidationFailed([_not_utf8(data, source, exc)], f"{source} is not a valid predictions file") from None
     if not text or text.isspace():
         raise ValidationFailed([Problem(source, "the file is empty", row=1,
                                         hint="expected a header `sample_id,prediction` and one row per test sample; "
@@ -97,7 +97,7 @@ def parse_predictions(data: bytes, source: str, reference_ids: Sequence[str], cl
         header = next(reader)
     except csv.Error as exc:
         raise ValidationFailed([Problem(source, f"unreadable CSV header: {exc}", row=1)],
-                               f"{source} is not a valid predictions file")
+                               f"{source} is not a valid predictions file") from None
     cols = [norm_name(h) for h in header]
     k = len(classes)
     class_norm = [norm_name(c) for c in classes]

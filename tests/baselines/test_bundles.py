@@ -164,12 +164,17 @@ def test_featref_proposal_weight_reaches_the_loss_and_changes_the_trained_weight
     assert np.abs(probas[0.0] - probas[1.0]).max() > 1e-4
 
 
-def test_featref_early_stopping_uses_the_inner_split_of_training_subjects(tmp_path):
+def test_featref_early_stopping_uses_the_inner_split_of_training_subjects(tmp_path, monkeypatch):
+    from tests.fixtures.inner import InnerSplitSpy, assert_early_stopping_used_the_inner_split, watch_training
+
     train, test, pre = _world(per_class=2)
     ctx = _context(tmp_path, pre)
+    ctx.inner_splitter = splits = InnerSplitSpy()
+    fits = watch_training(monkeypatch)
     model = _bundle("featref", width=2, reduce=4, dim=8, epochs=6, size=16, early_stopping=True, patience=2)
     model.fit(train, ctx)
     assert 1 <= ctx.records["epochs_run"] <= 6 and "best_epoch_inner" in ctx.records
+    assert_early_stopping_used_the_inner_split(train, splits, fits)
 
 
 @pytest.mark.parametrize("name, overrides, message", [

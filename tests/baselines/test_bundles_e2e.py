@@ -29,7 +29,8 @@ DISPLAY = {"lbp-top": "LBP-TOP + SVM", "bi-woof": "Bi-WOOF + SVM", "featref": "F
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
-    generate = pytest.importorskip("harness.synth.writer").generate  # the synthetic corpus (issue 1)
+    from harness.synth.writer import generate
+
     root = tmp_path_factory.mktemp("synth")
     generate(root, "casme3", seed=0, subjects=3, progress=False, workers=1)
     return root

@@ -83,7 +83,7 @@ def parse_dates(values: Sequence[str], names: Sequence[str], option: str) -> dic
         try:
             when = dt.datetime.fromisoformat(text.strip())
         except ValueError:
-            raise BadInput(f"{option} {value}: {text!r} is not a date (YYYY-MM-DD or 'YYYY-MM-DD HH:MM[:SS]', UTC)")
+            raise BadInput(f"{option} {value}: {text!r} is not a date (YYYY-MM-DD or 'YYYY-MM-DD HH:MM[:SS]', UTC)") from None
         if name in out:
             raise BadInput(f"{option} is given twice for phase {name}")
         out[name] = when.replace(tzinfo=None)

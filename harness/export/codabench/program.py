@@ -56,7 +56,7 @@ def read_reference(ref_dir: Path, classes: Sequence[str]) -> Reference:
         phase = json.loads((ref_dir / PHASE_FILE).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise BadInput(f"cannot read the reference data in {ref_dir}: {exc} (the competition bundle is broken: "
-                       "tell the organisers)")
+                       "tell the organisers)") from None
     rows = list(csv.reader(io.StringIO(text, newline="")))
     if not rows or rows[0] != REFERENCE_HEADER:
         raise ValidationFailed([Problem(REFERENCE_FILE, f"header must be {','.join(REFERENCE_HEADER)}", row=1)], title)

@@ -23,13 +23,9 @@ def kfold():
 
         name = "kfold"
 
-        def parse(self, split, where, problems):
-            from harness.errors import Problem
-
-            k = split.get("k")
-            if isinstance(k, bool) or not isinstance(k, int) or k < 2:
-                problems.append(Problem(where, f"split.k must be an integer >= 2, got {k!r}", column="split.k"))
-            return {"params": {"k": k, "seed": int(split.get("seed", 0))}}
+        def parse(self, split):  # split: harness.schema.Fields of the protocol's `split:`
+            k = split.get("k", int, check=lambda k: None if k >= 2 else f"must be at least 2, not {k}")
+            return {"params": {"k": k, "seed": split.get("seed", int, default=0)}}
 
         def folds(self, task, phase):
             k, seed = task.protocol.split_params["k"], task.protocol.split_params["seed"]
@@ -96,7 +92,7 @@ def test_a_split_kinds_own_fields_are_validated(protocol, tmp_path):
 
     data = yaml.safe_load((tmp_path / "protocols" / f"{protocol}.yaml").read_text())
     data["split"] = {"kind": "kfold", "k": 1}
-    with pytest.raises(ValidationFailed, match=r"split\.k must be an integer >= 2"):
+    with pytest.raises(ValidationFailed, match=r"key 'split\.k': must be at least 2, not 1"):
         parse_protocol(data, tmp_path / f"{protocol}.yaml")
     data["split"] = {"kind": "kfolds"}
     with pytest.raises(ValidationFailed, match="did you mean 'kfold'"):

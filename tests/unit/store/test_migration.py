@@ -27,7 +27,7 @@ def test_a_version_1_store_is_migrated_in_place_and_keeps_every_score(tmp_path):
         predictions = con.execute("SELECT * FROM predictions ORDER BY run_id, sample_id").fetchall()
     with db.open_store(path) as store:
         assert store.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "2"
-        for sid, (uf1, low, high, std, uar, acc, detail) in before.items():
+        for sid, (uf1, low, high, std, uar, acc, _detail) in before.items():
             rows = {r["metric"]: r for r in store.conn.execute("SELECT * FROM metric_scores WHERE submission_id=?",
                                                                   (sid,))}
             assert (rows["uf1"]["value"], rows["uf1"]["low"], rows["uf1"]["high"], rows["uf1"]["std"]) == \

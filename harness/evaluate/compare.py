@@ -102,6 +102,6 @@ def compare_submissions(store, id_a: int, id_b: int, draws: int, permutations: i
     try:
         pair = align(sa, ma, sb, mb)
     except ValueError as exc:
-        raise BadInput(f"submissions {id_a} and {id_b}: {exc}")
+        raise BadInput(f"submissions {id_a} and {id_b}: {exc}") from None
     metrics = [m for m in proto.metric_columns() if m in a.report["metrics"] and m in b.report["metrics"]]
     return Comparison(a, b, compare(pair, metrics, draws=draws, permutations=permutations), notes)

@@ -106,7 +106,7 @@ def render_board(proto, phase: str | None, rows: list[dict], published: list[dic
     columns, primary = proto.metric_columns(), proto.primary_metric
     order = ", then ".join("earliest submission" if r == EARLIEST else metric_title(r) for r in proto.ranking)
     pooled = ("the predictions pooled over all folds" if not proto.splitter.phased
-              else f"the predictions for the phase's test split")
+              else "the predictions for the phase's test split")
     lines = [f"# Leaderboard: {title}", "",
              f"{proto.title} (protocol v{proto.version}). Ranked by {order}. "
              f"Metrics are computed once on {pooled}, K = {proto.n_classes}; "

@@ -51,7 +51,7 @@ def _read(path: Path, mtime_ns: int) -> tuple[dict, ...]:
             cite.get("year", int)
             if not (cite.get("doi", default="") or cite.get("url", default="")):
                 cite.add("", "a citation needs a doi or a url")
-        for name, values in (f.get("parts", dict, default={}) or {}).items():
+        for name in f.get("parts", dict, default={}) or {}:
             part = f.sub("parts").sub(str(name))
             for m in METRICS.names():
                 part.get(m, (int, float), default=None, check=score)

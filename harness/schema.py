@@ -27,7 +27,7 @@ def type_words(types: type | tuple[type, ...]) -> str:
     return " or ".join(_NAMES.get(t, t.__name__) for t in types)
 
 
-def read_yaml(path: Path | str, what: str, shape: type = dict, hint: str = "", loader: Any = None) -> Any:
+def read_yaml(path: Path | str, what: str, shape: type = dict, hint: str = "") -> Any:
     """The parsed content of a YAML file the user (or the repository) hands us; `what` names the kind of file in
     messages ("bundle manifest", "expectations file"). An empty file reads as an empty `shape`."""
     import yaml
@@ -40,7 +40,7 @@ def read_yaml(path: Path | str, what: str, shape: type = dict, hint: str = "", l
     except (OSError, UnicodeDecodeError) as exc:
         raise BadInput(f"{what} {path} cannot be read ({getattr(exc, 'strerror', None) or exc})") from None
     try:
-        data = yaml.load(text, Loader=loader or yaml.SafeLoader)
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise BadInput(f"{path}: not valid YAML ({exc})") from None
     if data is None:

@@ -36,7 +36,7 @@ def _load(path: Path, mtime_ns: int) -> Protocol:
     from harness.errors import BadInput
     from harness.schema import read_yaml
 
-    proto = parse_protocol(read_yaml(path, "protocol file", shape=object), path)
+    proto = parse_protocol(read_yaml(path, "protocol file", hint="fields name, version, datasets, classes, label_map, split, ..."), path)
     if proto.name != path.stem:
         raise BadInput(f"{path}: field name {proto.name!r} must equal the file name {path.stem!r}")
     return proto

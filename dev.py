@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""One entry point that sets itself up: `python3 dev.py main|test|bench|bench-scale|check|shell`.
+"""One entry point that sets itself up: `python3 dev.py main|test|bench|bench-scale|check|lint|shell`.
 
 Why a Python script and not a Makefile: the README promises two commands that work on a fresh machine with
 nothing but Python installed. This script creates `.venv`, installs the pinned environment once (re-installing
@@ -80,10 +80,12 @@ def main(argv: list[str]) -> int:
         cmd = [PY, "-m", "tests.bench.scale", *rest]
     elif job == "check":
         cmd = [BIN / "harness", "check", *rest]
+    elif job == "lint":
+        cmd = [BIN / "ruff", "check", ROOT, *rest]
     elif job == "shell":
         cmd = [os.environ.get("SHELL", "/bin/sh"), *rest]
     else:
-        print(f"unknown job {job!r}: use main, test, bench, bench-scale, check or shell", file=sys.stderr)
+        print(f"unknown job {job!r}: use main, test, bench, bench-scale, check, lint or shell", file=sys.stderr)
         return 2
     return subprocess.run([str(c) for c in cmd], env=_env()).returncode
 

@@ -36,7 +36,8 @@ class LimitReached(BadInput):
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with one place in one file. Rows are 1-based as a spreadsheet or editor shows them."""
+    """One thing wrong with one place in one file. Rows are 1-based as a spreadsheet or editor shows them; a
+    declarative file (YAML) names the place by its key path (`split.phases.test_A`, `checks[2].expect.uf1`)."""
 
     file: str
     message: str
@@ -44,6 +45,7 @@ class Problem:
     column: str | None = None
     hint: str | None = None
     severity: str = "error"  # "error" stops the run, "warning" is reported
+    key: str | None = None   # key path in a declarative file (harness.schema)
 
     def render(self) -> str:
         where = self.file
@@ -51,6 +53,8 @@ class Problem:
             where += f", row {self.row}"
         if self.column is not None:
             where += f", column {self.column!r}"
+        if self.key is not None:
+            where += f", key {self.key!r}"
         text = f"{where}: {self.message}"
         if self.hint:
             text += f" ({self.hint})"

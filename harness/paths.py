@@ -8,6 +8,7 @@ from harness.errors import BadInput
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_ROOT = PACKAGE_DIR.parent
+SHIPPED_DIR = PACKAGE_DIR / "_shipped"   # in an installed wheel: the checkout's protocols/, baselines/, submissions/
 
 
 def harness_home() -> Path:
@@ -59,5 +60,7 @@ def leaderboard_dir(store: Path | None = None) -> Path:
 
 
 def builtin_dir(name: str) -> Path:
-    """A top-level folder of the repository (protocols/, baselines/, submissions/, leaderboard/)."""
-    return REPO_ROOT / name
+    """A top-level folder of the repository (protocols/, baselines/, submissions/, leaderboard/): in a checkout
+    (or an editable install) the folder itself; in an installed wheel its packaged copy (setup.py)."""
+    shipped = SHIPPED_DIR / name
+    return shipped if shipped.exists() else REPO_ROOT / name

@@ -49,6 +49,13 @@ class Registry(Generic[T]):
             self._entries[name] = obj
         return obj
 
+    def unregister(self, name: str) -> None:
+        """Remove an entry (a test's or a plugin's, when it is unloaded); an unknown name is an error."""
+        with self._lock:
+            if name not in self._entries:
+                raise UnknownName(suggest(name, list(self._entries), self.kind))
+            del self._entries[name]
+
     def get(self, name: str) -> T:
         with self._lock:
             if name not in self._entries:

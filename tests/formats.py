@@ -16,12 +16,13 @@ from typing import Sequence
 
 import numpy as np
 
+from harness.datasets.adapters.dfme import CLASSES
 from harness.datasets.base import AnnotationRecord
 from harness.datasets.release import write_release
 
 FRAME_SIZE = 8
 
-DFME_CLASSES = ("anger", "contempt", "disgust", "fear", "happiness", "sadness", "surprise")
+DFME_CLASSES = CLASSES  # the release's seven emotions, as its adapter knows them
 
 # --- frames and writing -----------------------------------------------------------------------------------------
 def tiny_frame(record: AnnotationRecord, index: int) -> np.ndarray:
@@ -132,7 +133,7 @@ def move_behind_link(folder: Path, elsewhere: Path) -> None:
 def strip_dfme_labels(dataset_root: Path, split: str = "test_B") -> Path:
     """Rewrite one DFME workbook as a participant receives it at test time: no Emotion / EmotionId columns.
     Returns the rewritten file."""
-    from harness.datasets.dfme import WRITE_NAMES
+    from harness.datasets.adapters.dfme import WRITE_NAMES
     from harness.datasets.xlsx import read_sheet, write_xlsx
 
     path = Path(dataset_root) / WRITE_NAMES[split]

@@ -7,6 +7,7 @@ BUNDLE_DIR = Path(__file__).resolve().parents[1] / "submissions" / "fullseq-tran
 
 
 def bundle_module(name: str):
-    from harness.runner.bundle import import_module, load_bundle
+    from harness.bundles.loader import import_module
+    from harness.bundles.manifest import load_bundle
 
     return import_module(load_bundle(BUNDLE_DIR), name)

@@ -17,21 +17,23 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from harness.datasets import get_adapter
 from harness.datasets.base import AnnotationRecord, normalise_label
 from tests.formats import DFME_CLASSES, write_dataset
 
-# ----- the reference's numbers -------------------------------------------------------------------------------------
-DFME = {  # split: samples, subjects, classes in DFME_CLASSES order, rows at 500/300/200 fps, rows with OnsetFrame 0
-    "train": (1856, 176, (161, 100, 548, 265, 206, 278, 298), (695, 605, 556), 883),
-    "test_A": (474, 42, (39, 34, 129, 62, 63, 46, 101), (215, 143, 116), 240),
-    "test_B": (299, 41, (41, 37, 58, 38, 42, 35, 48), (83, 57, 159), 117),
-}
+# ----- the reference's numbers --------------------------------------------------------------------------------------
+# Counts the adapters own (their `official` splits) are asked of them; what only these fixtures need stays here.
+_DFME, _CASME3, _CASME2, _SAMM, _SMIC = (get_adapter(k) for k in ("dfme", "casme3", "casme2", "samm", "smic"))
 DFME_FPS = (500, 300, 200)
+_ONSET_ZERO = {"train": 883, "test_A": 240, "test_B": 117}   # rows with OnsetFrame 0
+DFME = {  # split: samples, subjects, classes in DFME_CLASSES order, rows at 500/300/200 fps, rows with OnsetFrame 0
+    s.name: (s.samples, s.subjects, tuple(s.labels[c] for c in DFME_CLASSES), tuple(s.fps[f] for f in DFME_FPS),
+             _ONSET_ZERO[s.name]) for s in _DFME.official}
 DFME_AUS = (4, "4+23", "L12", "R4+AD38", 12, "1+2")  # some AU cells are numbers, the rest text
 
-CASME3_EMOTIONS = {"disgust": 250, "surprise": 187, "others": 158, "Others": 3, "fear": 86, "anger": 64, "sad": 57,
-                   "happy": 55}
-CASME3_SUBJECTS, CASME3_CLIPS, CASME3_MAX_PER_CLIP = 94, 463, 17
+CASME3_EMOTIONS = dict(_CASME3.official_split("all").labels)
+_CASME3_ALL = _CASME3.official_split("all")
+CASME3_SUBJECTS, CASME3_CLIPS, CASME3_MAX_PER_CLIP = _CASME3_ALL.subjects, _CASME3_ALL.clips, 17
 CASME3_3CLASS = {"samples": 699, "subjects": 88, "classes": {"negative": 457, "positive": 55, "surprise": 187}}
 
 
@@ -59,14 +61,12 @@ CASME3_DEFECTS = (
 )
 CASME3_UPPER_J = "spNO.1"   # the subject whose clip is written `J` (folder `j`)
 
-CASME2_EMOTIONS = {"others": 99, "disgust": 63, "happiness": 32, "repression": 27, "surprise": 25, "sadness": 7,
-                   "fear": 2}
-CASME2_SUBJECTS, CASME2_SLASH_APEXES = 26, 21
+CASME2_EMOTIONS = dict(_CASME2.official_split("all").labels)
+CASME2_SUBJECTS, CASME2_SLASH_APEXES = _CASME2.official_split("all").subjects, 21
 MEGC_CASME2_EXCLUDED = ("sub04/EP12_01f", "sub05/EP09_05f")   # the two mapped rows the official list leaves out
 CASME2_REISSUE_SURPRISE = ("sub24/EP01_24", "sub24/EP03_24", "sub24/EP05_24")  # sadness in 2014, surprise in 2019
 
-SAMM_EMOTIONS = {"Anger": 57, "Other": 26, "Happiness": 26, "Surprise": 15, "Contempt": 12, "Disgust": 9, "Fear": 8,
-                 "Sadness": 6}
+SAMM_EMOTIONS = dict(_SAMM.official_split("all").labels)
 SAMM_SUBJECTS = tuple(n for n in range(6, 38) if n not in (27, 29, 36))  # 29 subjects
 SAMM_HEADER_ROW = 14
 SAMM_DEFECTS = (
@@ -74,7 +74,7 @@ SAMM_DEFECTS = (
     Defect(147, "032", "032_3_1", (4896, 1930, 4970), (4896, 4945, 4970), "Happiness"),
 )
 
-SMIC_CLASSES = {"negative": 70, "positive": 51, "surprise": 43}
+SMIC_CLASSES = dict(_SMIC.official_split("all").labels)
 SMIC_SUBJECTS = (1, 2, 3, 4, 5, 6, 8, 9, 11, 12, 13, 14, 15, 18, 19, 20)
 SMIC_SHORT = {"negative": "ne", "positive": "po", "surprise": "sur"}
 
@@ -117,7 +117,7 @@ def blocks(n_rows: int, subjects: Sequence[str], pins: dict[str, tuple[int, int]
     for (k1, v1), (k2, v2) in zip(bounds, bounds[1:]):
         sizes = spread(v2 - v1, k2 - k1)
         assert min(sizes) >= 1, f"no room for subjects {subjects[k1:k2]}"
-        for j, size in enumerate(sizes):
+        for j, _ in enumerate(sizes):
             start[k1 + j] = v1 + sum(sizes[:j])
     return {s: range(start[k], start[k + 1]) for k, s in enumerate(subjects)}
 
@@ -292,7 +292,7 @@ def casme2_records(reissue: bool = False) -> list[AnnotationRecord]:
 
 def write_casme2(data_root: Path, records: Sequence[AnnotationRecord], layout: str = "original",
                  subject_as: str = "number", name: str = "CASME2-coding-20140508.xlsx") -> Path:
-    from harness.datasets.casme2 import write_coding_sheet
+    from harness.datasets.adapters.casme2 import write_coding_sheet
 
     path = Path(data_root) / "casme2" / name
     path.parent.mkdir(parents=True, exist_ok=True)

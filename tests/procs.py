@@ -20,11 +20,11 @@ _RACER = r"""
 import json, os, sys, time
 from pathlib import Path
 import harness.cli.main, harness.cli.score, harness.protocols.task, harness.scoring.report
-import harness.store.db, harness.leaderboard.render, harness.runner.fingerprint, harness.runner.provenance
+import harness.store.db, harness.leaderboard.render, harness.evaluate.fingerprint, harness.evaluate.provenance
 import pandas, numpy, openpyxl, tabulate, matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot
-harness.runner.provenance.basic_provenance()
+harness.evaluate.provenance.basic_provenance()
 barrier, me, argv = Path(sys.argv[1]), sys.argv[2], json.loads(sys.argv[3])
 (barrier / f"ready-{me}").touch()
 deadline = time.time() + 60

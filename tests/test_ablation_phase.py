@@ -15,14 +15,14 @@ from tests.fullseq_helpers import BUNDLE_DIR
     ("megc2019-composite", None, ("megc2019-composite", None)),    # another protocol: no inherited phase
 ])
 def test_phase_of_the_manifest_applies_to_its_protocol_only(monkeypatch, protocol, phase, expect):
-    import harness.runner.run as run
+    import harness.evaluate.submit as run
     import harness.store.db as db
-    from harness.runner.ablation import run_ablations
+    from harness.experiments.ablation import run_ablations
 
     calls = []
 
-    def fake_submit(bundle, proto, ph, **kw):
-        calls.append((proto, ph))
+    def fake_submit(request):
+        calls.append((request.protocol, request.phase))
         return SimpleNamespace(submission_id=1, report={})
 
     @contextlib.contextmanager

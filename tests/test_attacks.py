@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.runner.run import submit
+from tests.fixtures.runs import submit
 from harness.store.db import open_store
 from tests.tiny_corpus import write_tiny_corpus
 
@@ -260,7 +260,7 @@ def test_a_fold_cannot_forge_what_the_harness_records_or_commits(corpus):
     for rec in fold_records(out.submission_id).values():
         assert rec["sandbox"].startswith("landlock ABI") and "forged" not in json.dumps(rec["isolation"])
         assert rec["isolation"]["bundle_records_dropped"] == ["isolation", "sandbox", "wall_s"] and rec["wall_s"] > 0
-    from harness.runner.run import FoldFailed
+    from harness.evaluate.submit import FoldFailed
 
     with pytest.raises(FoldFailed, match="invalid result"):
         submit(BUNDLES / "attack-forgery", "casme3-7class", data_root=corpus, profile="forge-result")

@@ -7,7 +7,7 @@ import pytest
 from harness.errors import ValidationFailed
 from harness.leaderboard.render import render_board
 from harness.protocols import get_protocol
-from harness.runner.bundle import load_bundle
+from harness.bundles.manifest import load_bundle
 from tests.baselines.helpers import REPO
 
 
@@ -46,12 +46,12 @@ def _row(provenance: dict, profile: str | None, system: str = "featref") -> dict
     metric = {"value": 0.5, "ci": [0.4, 0.6], "std": 0.0}
     return {"id": 1, "label": _system_label(system, provenance, profile), "team": "harness", "kind": "baseline",
             "metrics": {"uf1": metric, "uar": metric, "acc": metric}, "n_seeds": 1, "n_samples": 9,
-            "provenance": provenance, "created_at": "2026-01-01"}
+            "provenance": provenance, "created_at": "2026-01-01", "report": {"n_subjects": 12}}
 
 
 def _system_cells(md: str) -> list[str]:
     rows = [ln for ln in md.split("## Measured here")[1].splitlines() if ln.startswith("|")][2:]
-    return [ln.split("|")[2].strip() for ln in rows]
+    return [ln.split("|")[3].strip() for ln in rows]
 
 
 def test_board_rows_show_display_name_and_profile():
@@ -64,3 +64,19 @@ def test_board_rows_show_display_name_and_profile():
     assert _system_cells(render_board(proto, None, [_row({}, "paper")], [], {})) == ["featref · paper"]
     # a scored predictions file has no profile: the system name alone
     assert _system_cells(render_board(proto, None, [_row({}, None, "my-file-system")], [], {})) == ["my-file-system"]
+
+
+def test_profile_reduction_says_what_quick_changes_from_paper_and_reaches_the_detail_page(tmp_path):
+    from harness.leaderboard.details import render_detail
+
+    reduced = _bundle(tmp_path, profiles="{quick: {epochs: 1, lr: 0.1}, paper: {epochs: 800, lr: 0.1, dim: 64}}")
+    assert reduced.profile_reduction("quick") == "dim (unset) (paper 64); epochs 1 (paper 800)"
+    assert reduced.profile_reduction("paper") == ""
+    assert _bundle(tmp_path, profiles="{quick: {}, paper: {}}").profile_reduction("quick") == ""
+    row = {**_row({"profile_label": "quick (reduced)", "profile_reduction": "epochs 1 (paper 800)"}, "quick"),
+           "report": {"n_samples": 2, "n_subjects": 2, "n_seeds": 1, "seeds": [0], "classes": ["a", "b"],
+                      "metrics": {"uf1": {"value": 0.5, "ci": [0.4, 0.6], "std": 0.0}},
+                      "per_class": [{"class": c, "precision": 1, "recall": 1, "f1": 1, "support": 1} for c in "ab"],
+                      "confusion": [[[1, 0], [0, 1]]]}}
+    page = render_detail(get_protocol("casme3-3class"), None, row, "casme3-3class.md", "provenance/x.json", "x.png")
+    assert "`quick` reduces the method: epochs 1 (paper 800)." in page

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness.classic import LinearSvm, SvmConfig, fit_svm, inner_cv_scores, split_config
+from harness.api import split_config
+from harness.kit.svm import LinearSvm, SvmConfig, fit_svm, inner_cv_scores
 from harness.errors import BadInput
 
 

@@ -47,13 +47,41 @@ def test_console_entry_point_runs():
     assert proc.returncode == 0 and f"harness, version {__version__}" in proc.stdout
 
 
-def test_every_command_has_help_text():
-    assert all(target.count(":") == 1 and help_text for target, help_text in COMMANDS.values())
+def _command_tree():
+    """(path, command) of every command and subcommand, each imported as `harness PATH` would import it."""
+    import click
+
+    from harness.cli.main import cli
+
+    out, todo = [], [((), cli)]
+    while todo:
+        path, cmd = todo.pop()
+        if isinstance(cmd, click.Group):
+            ctx = click.Context(cmd)
+            for name in cmd.list_commands(ctx):
+                sub = cmd.get_command(ctx, name)
+                assert isinstance(sub, click.Command), f"harness {' '.join((*path, name))} is {sub!r}"
+                out.append(((*path, name), sub))
+                todo.append(((*path, name), sub))
+    return out
+
+
+def test_every_command_imports_and_has_help_text(capsys):
+    tree = _command_tree()
+    assert {path[0] for path, _ in tree} == set(COMMANDS) and len(tree) > len(COMMANDS)
+    for path, cmd in tree:
+        lazy = getattr(cmd, "lazy", None)
+        assert (cmd.help or "").strip(), f"harness {' '.join(path)} has no help text"
+        assert main([*path, "--help"]) == 0, path
+        out = " ".join(capsys.readouterr().out.split())
+        assert f"Usage: harness {' '.join(path)}" in out and " ".join(cmd.help.split("\n\n")[0].split()) in out
+        for name, (target, summary) in (lazy or {}).items():
+            assert target.count(":") == 1 and summary.strip(), (path, name)
 
 
 @pytest.mark.parametrize("argv, needle", [
     (["protocol"], "did you mean 'protocols'?"),
-    (["scroe"], "did you mean 'score'?"),
+    (["scroe"], "did you mean 'score'"),   # (or 'compare')
     (["leaderbord"], "did you mean 'leaderboard'?"),
     (["data", "chek"], "did you mean 'check'?"),
 ])

@@ -100,7 +100,7 @@ def test_data_check_catches_a_key_frame_that_is_not_a_whole_image(tmp_path, caps
 def test_image_defect_accepts_whole_images_and_rejects_cut_ones(tmp_path, suffix):
     import numpy as np
 
-    from harness.datasets.frames import write_frame
+    from harness.imageio import write_frame
 
     path = tmp_path / f"f{suffix}"
     write_frame(path, np.full((8, 8, 3), 90, np.uint8))

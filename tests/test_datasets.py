@@ -183,7 +183,7 @@ def test_casme2_sheet_is_the_original_layout(small_root):
 @pytest.mark.parametrize("layout, subject_as", [("original", "number"), ("original", "text"), ("resaved", "number"),
                                                 ("resaved", "text")])
 def test_casme2_layouts_and_subject_types_load_alike(tmp_path, layout, subject_as):
-    from harness.datasets.casme2 import write_coding_sheet
+    from harness.datasets.adapters.casme2 import write_coding_sheet
 
     F.write_dataset(tmp_path, "casme2", F.casme2_records())
     path = tmp_path / "casme2" / "CASME2-coding-20140508.xlsx"

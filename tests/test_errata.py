@@ -11,7 +11,7 @@ import pytest
 
 from harness.cli.main import main
 from harness.datasets import load_dataset
-from harness.datasets.errata import builtin_errata, read_errata
+from harness.datasets.errata import builtin_errata
 from harness.datasets.policy import LoadOptions
 from tests import official_releases as O
 
@@ -173,14 +173,14 @@ corrections:
 
 
 @pytest.mark.parametrize("text, where, needle", [
-    ("errata: x\nversion: 1\ndataset: samm\nfile: a.xlsx\n", "column 'corrections'", "missing field 'corrections'"),
-    ("errata: x\nversion: 1\ndataset: sam\nfile: a.xlsx\ncorrections: []\n", "column 'dataset'",
+    ("errata: x\nversion: 1\ndataset: samm\nfile: a.xlsx\n", "key 'corrections'", "missing field"),
+    ("errata: x\nversion: 1\ndataset: sam\nfile: a.xlsx\ncorrections: []\n", "key 'dataset'",
      "unknown dataset 'sam'"),
     ("errata: x\nversion: 1\ndataset: samm\nfile: a.xlsx\ncorrections:\n  - {identity: {Filename: a}, field: F,\n"
      "     released: 1, corrected: 2, source: me}\n  - {row: -3, identity: {Filename: a}, field: F, released: 1,\n"
-     "     corrected: 2, source: me}\n", "row 8, column 'corrections[1].row'", "row must be a sheet row number"),
+     "     corrected: 2, source: me}\n", "row 8, key 'corrections[1].row'", "row must be a sheet row number"),
     ("errata: x\nversion: 1\ndataset: samm\nfile: a.xlsx\ncorrections:\n  - {row: 3, field: F, released: 1,\n"
-     "     corrected: 2, source: me}\n", "row 6, column 'corrections[0].identity'", "missing 'identity'"),
+     "     corrected: 2, source: me}\n", "row 6, key 'corrections[0].identity'", "missing field"),
     ("errata: x\nversion: 1\ndataset: samm\nfile: a.xlsx\ncorrections:\n  - {row: 3, identity: {Filename: a},\n"
      "     field: F, released: 1, corrected: 1, source: me}\n", "corrections[0].corrected",
      "released and corrected values are the same"),
@@ -227,7 +227,7 @@ def test_strict_turns_every_warning_into_an_error(official_root, tmp_path, capsy
 def test_fingerprint_and_provenance_name_the_errata(official_root, tmp_path, capsys):
     from harness.protocols import get_protocol
     from harness.protocols.task import build_task
-    from harness.runner.fingerprint import data_fingerprint
+    from harness.evaluate.fingerprint import data_fingerprint
 
     proto = get_protocol("megc2019-composite")
     on = build_task(proto, official_root, check_frames=False)

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-pytest.importorskip("torch")
-pytest.importorskip("mediapipe")
-
-from tests.fullseq_helpers import BUNDLE_DIR  # noqa: E402
+from tests.fullseq_helpers import BUNDLE_DIR
 
 TOY = {"dim": 8, "heads": 2, "dim_head": 4, "mlp_dim": 16, "epochs": 2}
 
@@ -27,11 +24,10 @@ def corpus(tmp_path_factory):
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", ["full", "onset_apex"])
 def test_submit_scores_and_records(corpus, mode):
-    from harness.runner.run import submit
+    from tests.fixtures.runs import submit
     from harness.store.db import open_store
 
-    out = submit(BUNDLE_DIR, "megc2019-composite", data_root=corpus, overrides={**TOY, "mode": mode},
-                 regenerate_board=False)
+    out = submit(BUNDLE_DIR, "megc2019-composite", data_root=corpus, overrides={**TOY, "mode": mode})
     assert out.status == "scored" and out.report["n_samples"] >= 6
     with open_store() as store:
         folds = store.get_submission(out.submission_id).provenance["fold_records"]["0"]
@@ -47,13 +43,13 @@ def test_submit_scores_and_records(corpus, mode):
 @pytest.mark.slow
 def test_fold_batched_training_gives_the_fold_by_fold_predictions(corpus):
     """--fold-batched (all six LOSO folds as one stacked model) reproduces fold-by-fold training of this system."""
-    from harness.runner.run import submit
+    from tests.fixtures.runs import submit
     from harness.store.db import open_store
 
     settings = {**TOY, "epochs": 4}
-    one = submit(BUNDLE_DIR, "megc2019-composite", data_root=corpus, overrides=settings, regenerate_board=False)
+    one = submit(BUNDLE_DIR, "megc2019-composite", data_root=corpus, overrides=settings)
     all_at_once = submit(BUNDLE_DIR, "megc2019-composite", data_root=corpus, overrides=settings,
-                         regenerate_board=False, fold_batched=True)
+                         fold_batched=True)
     with open_store() as store:
         a, b = (store.predictions(store.runs(o.submission_id)[0]["id"]) for o in (one, all_at_once))
     assert a.keys() == b.keys()

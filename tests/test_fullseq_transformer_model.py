@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
-torch = pytest.importorskip("torch")
-
-from tests.fullseq_helpers import bundle_module  # noqa: E402
+from tests.fullseq_helpers import bundle_module
 
 M = bundle_module("model")
 R, K = 17, 7

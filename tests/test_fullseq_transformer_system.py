@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytest.importorskip("torch")
-
-from harness.api import Context, LabelledSample, Sample, TrainSet  # noqa: E402
-from harness.api import TestSet as UnlabelledSet  # noqa: E402  (not collected by pytest)
-from tests.fullseq_helpers import BUNDLE_DIR, bundle_module  # noqa: E402
+from harness.api import Context, LabelledSample, Sample, TrainSet
+from harness.api import TestSet as UnlabelledSet  # (not collected by pytest)
+from harness.errors import BadInput
+from harness.runner.inner import inner_split
+from tests.fullseq_helpers import BUNDLE_DIR, bundle_module
 
 features = bundle_module("features")
 system = bundle_module("system")
@@ -102,8 +102,8 @@ def _data(n=36, seed=0):
 
 def _context(pre=None, seed=0):
     ctx = Context(classes=CLASSES, protocol="toy", phase=None, fold="f0", seed=seed, device="cpu", profile="quick",
-                  config={}, cache_dir=Path(tempfile.mkdtemp()), work_dir=Path(tempfile.mkdtemp()))
-    ctx.__dict__["_preprocessor"] = pre or FakePreprocess()
+                  config={}, cache_dir=Path(tempfile.mkdtemp()), work_dir=Path(tempfile.mkdtemp()),
+                  preprocessor=pre or FakePreprocess(), inner_splitter=inner_split)
     return ctx
 
 
@@ -143,7 +143,7 @@ def test_pad_batch_marks_real_steps():
 
 # --- the bundle: switches, determinism, learning --------------------------------------------------------------------
 def test_profiles_build_and_typos_are_caught():
-    from harness.runner.bundle import load_bundle
+    from harness.bundles.manifest import load_bundle
 
     bundle = load_bundle(BUNDLE_DIR)
     for name in ("quick", "paper"):
@@ -153,7 +153,7 @@ def test_profiles_build_and_typos_are_caught():
     variants = bundle.extra["ablations"]["variants"]
     assert set(variants) == {"full", "attention-readout", "onset-apex", "no-region-attention", "no-drift-correction"}
     assert variants["attention-readout"] == {"readout": "attention"}
-    with pytest.raises(TypeError, match="did you mean"):
+    with pytest.raises(BadInput, match="did you mean 'region_attention'"):
         system.FullSeqTransformer(region_atention=False)
 
 
@@ -176,7 +176,7 @@ def test_ablation_switches_change_what_they_claim():
     assert full.model.pool is None and runs["attention-readout"][0].model.pool is not None
     assert {f.drift for f in runs["full"][1].faces} == {"similarity"}
     assert {f.drift for f in runs["no-drift-correction"][1].faces} == {"none"}
-    for name, (_, _, ctx) in runs.items():
+    for _, _, ctx in runs.values():
         assert ctx.records["n_params"] > 0 and ctx.records["latency_ms"] > 0
 
 
@@ -192,16 +192,21 @@ def test_tiny_fit_is_deterministic_and_learns_the_toy_task():
     assert (probas[0].argmax(1) == truth).mean() >= 0.75    # chance is 1/3
 
 
-def test_faceless_test_clips_still_get_a_prediction_and_early_stopping_uses_the_inner_split():
+def test_faceless_test_clips_still_get_a_prediction_and_early_stopping_uses_the_inner_split(monkeypatch):
+    from tests.fixtures.inner import InnerSplitSpy, assert_early_stopping_used_the_inner_split, watch_training
+
     train, _ = _data()
     test = UnlabelledSet([_sample(0, 1, 30, 200.0, labelled=False, prefix="noface"),
                     _sample(1, 2, 30, 200.0, labelled=False, prefix="t")], CLASSES)
     s = system.FullSeqTransformer(**{**TINY, "epochs": 3, "early_stopping": True, "patience": 2})
     ctx = _context()
+    ctx.inner_splitter = splits = InnerSplitSpy()
+    fits = watch_training(monkeypatch)
     s.fit(train, ctx)
     pred = s.predict(test, ctx)
     assert len(pred.labels) == 2 and np.allclose(pred.proba.sum(1), 1)
     assert 1 <= ctx.records["best_epoch"] <= 3
+    assert_early_stopping_used_the_inner_split(train, splits, fits)
 
 
 def test_mirror_swaps_twin_regions_and_negates_horizontal_motion():
@@ -217,15 +222,21 @@ def test_mirror_swaps_twin_regions_and_negates_horizontal_motion():
     np.testing.assert_array_equal(features.mirror(m, names), v)
 
 
-def test_paper_profile_trains_with_early_stopping_on_the_inner_split():
+def test_paper_profile_trains_with_early_stopping_on_the_inner_split(monkeypatch):
     """The paper profile's full-size network (dim 64, 8 x 64 heads, 5 layers, 25 steps) runs a short fit."""
-    from harness.runner.bundle import load_bundle
+    from harness.bundles.manifest import load_bundle
+
+    from tests.fixtures.inner import InnerSplitSpy, assert_early_stopping_used_the_inner_split, watch_training
 
     _, cfg = load_bundle(BUNDLE_DIR).resolve_config("paper", {"epochs": 2})
+    assert cfg["early_stopping"] is True
     train, test = _data(24)
     s = system.FullSeqTransformer(**cfg)
     ctx = _context()
+    ctx.inner_splitter = splits = InnerSplitSpy()
+    fits = watch_training(monkeypatch)
     s.fit(train, ctx)
     assert s.model.pos.shape[1] == 26 and len(s.model.layers) == 5
     assert ctx.records["n_params"] > 500_000 and ctx.records["epochs_run"] <= 2
+    assert_early_stopping_used_the_inner_split(train, splits, fits)
     assert s.predict(test, ctx).proba.shape == (len(test), len(CLASSES))

@@ -15,7 +15,8 @@ BUNDLE = Path(__file__).resolve().parents[1] / "submissions" / "htnet-esaat"
 
 def bundle_module(name: str):
     """Import a module of the bundle the way the runner does (a private package named by code hash)."""
-    from harness.runner.bundle import import_module, load_bundle
+    from harness.bundles.loader import import_module
+    from harness.bundles.manifest import load_bundle
 
     return import_module(load_bundle(BUNDLE), name)
 

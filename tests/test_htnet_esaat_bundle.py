@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from harness import api
-from harness.api import Context, LabelledSample, Sample, TrainSet
+from harness.api import BadInput, Context, LabelledSample, Sample, TrainSet
 from tests.test_htnet_esaat import BUNDLE, bundle_module
 
 CLASSES = ("negative", "positive", "surprise")
@@ -25,7 +25,7 @@ def _mosaic(label: int, rng: np.random.Generator, size: int = 32) -> np.ndarray:
 def _samples(n_per_class, labelled: bool, start: int = 0):
     out = []
     for label, n in enumerate(n_per_class):
-        for i in range(n):
+        for _ in range(n):
             sid = f"s{start + len(out):03d}"
             common = dict(sample_id=sid, dataset="casme3", subject=f"sub{len(out) % 4}", fps=30.0, onset=0, apex=3,
                           offset=6, frame_indices=(0, 1, 2, 3), frames_dir="/nonexistent", frame_files=("a",) * 4,
@@ -117,7 +117,7 @@ def test_ablation_switches(setup, switch, expect):
 
 def test_unknown_config_key_is_refused_with_a_suggestion():
     mod = bundle_module("bundle")
-    with pytest.raises(TypeError, match="lape"):
+    with pytest.raises(BadInput, match="did you mean .lape."):
         mod.HtnetEsaat(lapee=True)
 
 
@@ -153,7 +153,7 @@ def test_paper_profile_is_htnets_training_without_test_fold_selection():
     assert (paper.image_size, paper.patch_size, paper.dim, paper.heads, paper.depths) == (28, 7, 256, 3, (2, 2, 10))
     assert (paper.optimizer, paper.lr, paper.batch_size, paper.epochs) == ("adam", 5e-5, 256, 800)
     assert paper.inputs == "htnet" and not paper.standardise and paper.class_weighting == "none"
-    with pytest.raises(TypeError, match="early_stopping"):  # no epoch selection path exists: fixed epochs only
+    with pytest.raises(BadInput, match="early_stopping"):  # no epoch selection path exists: fixed epochs only
         bundle_module("bundle").Config.from_dict({**profiles["paper"], "early_stopping": True})
     with pytest.raises(ValueError, match="image_size must be 28"):
         bundle_module("bundle").Config.from_dict({**profiles["paper"], "image_size": 32})

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from harness.api import Context
+from harness.preprocess import Preprocessor
 from harness.preprocess.testing import make_clip, write_sample
 from tests.test_htnet_esaat import bundle_module
 
@@ -17,7 +18,8 @@ def test_flow_mosaics_place_the_regions_and_mark_faceless_clips(tmp_path):
     face = make_clip(tmp_path / "face", n_frames=7, apex_position=3, amplitude=1.5, sample_id="face").sample
     blank = write_sample(tmp_path / "blank", [np.zeros((96, 96, 3), np.uint8)] * 4, "blank", apex=3)
     ctx = Context(classes=("a", "b"), protocol="p", phase=None, fold="f", seed=0, device="cpu", profile="quick",
-                  config={}, cache_dir=tmp_path / "cache", work_dir=tmp_path / "work")
+                  config={}, cache_dir=tmp_path / "cache", work_dir=tmp_path / "work",
+                  preprocessor=Preprocessor(tmp_path / "cache"))
     x, ok = inputs.flow_mosaics([face, blank], ctx, size=32)
     assert x.shape == (2, 3, 32, 32) and x.dtype == np.float32 and ok.tolist() == [True, False]
     assert not x[1].any() and ctx.records["preprocess.no_face_skipped"] == 1

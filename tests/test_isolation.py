@@ -200,7 +200,7 @@ def test_opaque_ids_are_stable_per_secret_and_say_nothing():
                                        ("x" * 64, True), ("x" * 65, False), ("a\u202eb", False), ("a\u2069b", False),
                                        ("a\u200eb", False), ("a\tb", False), ("\x1b[0m", False), ("a\u2028b", False)])
 def test_names(name, ok):
-    from harness.store.names import check_name, shown_name
+    from harness.names import check_name, shown_name
 
     if ok:
         assert check_name(name, "team") == name and shown_name(name) == name
@@ -215,7 +215,7 @@ def test_without_namespaces_landlock_still_blocks_and_the_gaps_are_recorded(tmp_
     """The fallback where a kernel or container allows no namespaces: files stay blocked by Landlock, and the
     provenance names what did not hold (which the boards then mark)."""
     from harness.runner.isolation import confine
-    from harness.runner.run import guarantees_not_held
+    from harness.evaluate.provenance import guarantees_not_held
     from harness.runner.sandbox import abi_version, plan_for_fold
 
     if abi_version() <= 0:

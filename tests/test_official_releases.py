@@ -18,7 +18,8 @@ from harness.cli.main import main
 from harness.datasets import load_dataset
 from tests import official_releases as O
 
-SHIPPED = ["casme3-3class", "casme3-7class", "ccac2024-dfme", "megc2019-composite"]
+SHIPPED = ["casme2-5class", "casme3-3class", "casme3-4class", "casme3-7class", "ccac2024-dfme", "megc2019-composite",
+           "samm-5class", "smic-3class"]
 
 
 def _show(root: Path, name: str, capsys, *extra: str) -> dict:
@@ -124,6 +125,34 @@ def test_protocols_show_gives_the_official_counts_class_by_class(official_root, 
     assert three["errata"] == {"casme3": "casme3-partA-v2@1"} and three["corrected"] == 7
 
 
+
+#: The classic single-dataset protocols, their counts written out from the reference (real-annotation-files.md),
+#: not read from the protocol files: samples, subjects (None where the sources give none), classes, exclusions.
+CLASSIC = {
+    "casme2-5class": (246, 26, {"happiness": 32, "disgust": 63, "repression": 27, "surprise": 25, "others": 99},
+                      {"casme2: emotion 'sadness' is not mapped to a class": 7,
+                       "casme2: emotion 'fear' is not mapped to a class": 2}),
+    "samm-5class": (136, None, {"anger": 57, "contempt": 12, "happiness": 26, "surprise": 15, "other": 26},
+                    {"samm: emotion 'disgust' is not mapped to a class": 9,
+                     "samm: emotion 'fear' is not mapped to a class": 8,
+                     "samm: emotion 'sadness' is not mapped to a class": 6}),
+    "smic-3class": (164, 16, {"negative": 70, "positive": 51, "surprise": 43}, {}),
+    "casme3-4class": (860, 94, {"negative": 457, "positive": 55, "surprise": 187, "others": 161}, {}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CLASSIC))
+def test_protocols_show_gives_the_classic_protocols_official_counts(official_root, capsys, name):
+    samples, subjects, classes, excluded = CLASSIC[name]
+    out = _show(official_root, name, capsys)
+    split = out["splits"]["all"]
+    assert (split["samples"], split["classes"]) == (samples, classes)
+    if subjects is not None:
+        assert split["subjects"] == subjects
+    assert {e["reason"]: e["count"] for e in out["excluded"]} == excluded
+    assert out["official_count_differences"] == [] and out["warnings"] == []
+    assert out["official_counts"]["all"]["samples"] == samples  # the file states what it is checked against
+
 def _meb_protocol(folder: Path, monkeypatch) -> str:
     """megc2019-composite with MEB's three CASME II exclusions (computed on another sheet)."""
     from harness.paths import builtin_dir
@@ -194,22 +223,34 @@ def test_score_equals_an_independent_computation(official_root, tmp_path, capsys
     path.write_text("sample_id,prediction\n" + "".join(f"{i},{O.MEGC_CLASSES[pred[i]]}\n" for i in ids))
     assert main(["score", str(path), "-p", "megc2019-composite", "--data-root", str(official_root), "--json",
                  "--draws", "10"]) == 0
-    m = json.loads(capsys.readouterr().out)["metrics"]
+    report = json.loads(capsys.readouterr().out)
+    m = report["metrics"]
     y, p = [truth[i] for i in ids], [pred[i] for i in ids]
     assert m["uf1"]["value"] == pytest.approx(f1_score(y, p, labels=[0, 1, 2], average="macro"), abs=1e-12)
     assert m["uar"]["value"] == pytest.approx(recall_score(y, p, labels=[0, 1, 2], average="macro"), abs=1e-12)
     assert m["acc"]["value"] == pytest.approx(accuracy_score(y, p), abs=1e-12)
+    # the MEGC way: Full, then SMIC, CASME II and SAMM, each its part of the same pooled predictions
+    assert [(k, v["title"], v["n_samples"], v["n_subjects"]) for k, v in report["parts"].items()] == [
+        ("smic", "SMIC-HS", 164, 16), ("casme2", "CASME II", 145, 24), ("samm", "SAMM", 133, 28)]
+    for key, part in report["parts"].items():
+        yd = [truth[i] for i in ids if i.startswith(f"{key}/")]
+        pd_ = [pred[i] for i in ids if i.startswith(f"{key}/")]
+        assert part["metrics"]["uf1"]["value"] == pytest.approx(f1_score(yd, pd_, labels=[0, 1, 2], average="macro"))
+        assert part["metrics"]["uar"]["value"] == pytest.approx(recall_score(yd, pd_, labels=[0, 1, 2],
+                                                                             average="macro"))
+        low, high = part["metrics"]["uf1"]["ci"]
+        assert low <= part["metrics"]["uf1"]["value"] <= high
 
 
 # ----- Done when: a LOSO submit on CAS(ME)^3 -------------------------------------------------------------------------
 @pytest.mark.slow
 def test_loso_submit_runs_on_casme3_with_its_contradicting_rows(tmp_path, harness_home):
-    from harness.runner.run import submit
+    from tests.fixtures.runs import submit
 
     released, corrected = O.casme3_small_defects()
     O.write_release_fixture(tmp_path, "casme3", released, corrected, frames=True)
     assert main(["data", "check", "--data-root", str(tmp_path)]) == 0
-    out = submit("sanity-majority", "casme3-3class", data_root=tmp_path, quiet=True)
+    out = submit("sanity-majority", "casme3-3class", data_root=tmp_path, quiet=True, boards=True)
     assert out.status == "scored" and out.report["n_samples"] == len(released) - 1
     from harness.store.db import open_store
 

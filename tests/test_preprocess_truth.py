@@ -1,6 +1,6 @@
 """Preprocessing against the synthetic corpus's ground truth (harness.synth.truth): landmark detection rate,
 flow endpoint error per backend on real synthetic clips, residual head motion after alignment and drift
-correction. Skipped until the synthetic corpus is part of the tree.
+correction.
 
 Truth conventions used here (harness/synth/truth.py): `displacement(f)` is the forward motion of the clip's
 FIRST frame's pixels to frame f (facial action, then head pose; 0 on the still background), `head_transform(f)`
@@ -13,14 +13,13 @@ import hashlib
 import numpy as np
 import pytest
 
-truth_mod = pytest.importorskip("harness.synth.truth")
-
-from harness.api import Sample  # noqa: E402
-from harness.preprocess import FaceConfig, FlowConfig, Preprocessor  # noqa: E402
-from harness.preprocess.errors import NoFaceError  # noqa: E402
-from harness.preprocess.flow import endpoint_error  # noqa: E402
-from harness.preprocess.testing import rigid_field, truth_in_aligned  # noqa: E402
-from tests.face_helpers import face_mask  # noqa: E402
+import harness.synth.truth as truth_mod
+from harness.api import Sample
+from harness.preprocess import FaceConfig, FlowConfig, Preprocessor
+from harness.preprocess.errors import NoFaceError
+from harness.preprocess.flow import endpoint_error
+from harness.preprocess.testing import rigid_field, truth_in_aligned
+from tests.face_helpers import face_mask
 
 pytestmark = [pytest.mark.slow, pytest.mark.mediapipe]
 

@@ -19,7 +19,8 @@ from harness.registry import Registry, UnknownName
 from tests import formats as F
 from tests import official_releases as O
 
-SHIPPED = ["casme3-3class", "casme3-7class", "ccac2024-dfme", "megc2019-composite"]
+SHIPPED = ["casme2-5class", "casme3-3class", "casme3-4class", "casme3-7class", "ccac2024-dfme", "megc2019-composite",
+           "samm-5class", "smic-3class"]
 
 
 @pytest.fixture(scope="module")
@@ -164,8 +165,10 @@ def test_data_errors_stop_build_task_but_one_contradicting_row_does_not(tmp_path
 
 def test_small_root_all_protocols(small_root):
     sizes = {n: len(build_task(get_protocol(n), small_root).table) for n in SHIPPED}
-    # casme3: 21 rows, 3 'Others'; megc: casme2 6 of 9 mapped, samm 8 of 9 (not 'Other'), smic 9
-    assert sizes == {"casme3-7class": 21, "casme3-3class": 18, "ccac2024-dfme": 49, "megc2019-composite": 23}
+    # casme3: 21 rows, 3 'Others'; megc: casme2 6 of 9 mapped, samm 8 of 9 (not 'Other'), smic 9; the 5-class
+    # protocols drop sadness and fear (casme2: 7 of 9) and disgust, fear, sadness (samm: 6 of 9)
+    assert sizes == {"casme3-7class": 21, "casme3-3class": 18, "ccac2024-dfme": 49, "megc2019-composite": 23,
+                     "casme2-5class": 7, "samm-5class": 6, "smic-3class": 9, "casme3-4class": 21}
 
 
 # ----- phases and names ------------------------------------------------------------------------------------------
@@ -185,7 +188,7 @@ def test_unknown_protocol_did_you_mean():
     with pytest.raises(UnknownName) as err:
         get_protocol("ccac2024-dfm")
     assert "did you mean 'ccac2024-dfme'?" in str(err.value)
-    assert "Known protocols: casme3-3class" in str(err.value)
+    assert "Known protocols: casme2-5class, casme3-3class" in str(err.value)
 
 
 def test_registry():
@@ -233,33 +236,41 @@ def test_valid_base_parses():
 
 
 @pytest.mark.parametrize("mutate, needle", [
-    (lambda d: d.pop("classes"), "missing field 'classes'"),
-    (lambda d: d.update(classes=["a"]), "column 'classes'"),
-    (lambda d: d.update(classes=["a", "a"]), "classes must be at least two distinct"),
-    (lambda d: d.update(datasets=["casme4"]), "unknown dataset 'casme4'"),
-    (lambda d: d["label_map"]["casme3"].update(fear="angry"), "label_map.casme3.fear maps to 'angry'"),
-    (lambda d: d.update(label_map={}), "label_map has no mapping for dataset 'casme3'"),
-    (lambda d: d.update(split={"kind": "kfold"}), "split.kind must be one of loso, phases"),
-    (lambda d: d.update(split={"kind": "phases", "phases": {}}), "split.train must name the training split"),
-    (lambda d: d.update(split={"kind": "phases", "train": "train", "phases": {"A": {}}}), "column 'split.phases.A'"),
+    (lambda d: d.pop("classes"), "key 'classes': missing field"),
+    (lambda d: d.update(classes=["a"]), "key 'classes': must be at least two distinct names"),
+    (lambda d: d.update(classes=["a", "a"]), "key 'classes': must be at least two distinct names"),
+    (lambda d: d.update(datasets=["casme4"]), "key 'datasets': unknown dataset 'casme4'"),
+    (lambda d: d["label_map"]["casme3"].update(fear="angry"),
+     "key 'label_map.casme3.fear': maps to 'angry', which is not a class (neg, pos)"),
+    (lambda d: d.update(label_map={}), "key 'label_map.casme3': no mapping for dataset 'casme3'"),
+    (lambda d: d.update(split={"kind": "kfold"}),
+     "key 'split.kind': unknown split kind 'kfold' Known split kinds: loso, phases"),
+    (lambda d: d.update(split={"kind": "phases", "phases": {}}), "key 'split.train': missing field"),
+    (lambda d: d.update(split={"kind": "phases", "train": "train", "phases": {"A": {}}}),
+     "key 'split.phases.A.split': missing field"),
     (lambda d: d.update(split={"kind": "phases", "train": "t", "phases": {"A": {"split": "a", "limits": {
-        "per_team_per_day": 0}}}}), "limit per_team_per_day must be a positive integer"),
+        "per_team_per_day": 0}}}}), "key 'split.phases.A.limits.per_team_per_day': must be a positive integer"),
     (lambda d: d.update(split={"kind": "phases", "train": "t", "phases": {"A": {"split": "a", "limits": {
-        "per_team_total": True}}}}), "limit per_team_total must be a positive integer"),
+        "per_team_total": True}}}}), "key 'split.phases.A.limits.per_team_total': must be an integer, not True"),
     (lambda d: d.update(split={"kind": "phases", "train": "t", "phases": {"A": {"split": "a", "limits": {
-        "per_week": 2}}}}), "unknown limit(s) per_week"),
-    (lambda d: d.update(metrics=["auc"]), "unknown metric 'auc'"),
-    (lambda d: d.update(ranking=["uf1", "latest"]), "unknown ranking key 'latest'"),
-    (lambda d: d.update(exclude_samples=[{"dataset": "casme3"}]), "exclude_samples[0] needs dataset, sample_id"),
-    (lambda d: d.update(leaderboard={"keep": "first"}), "leaderboard.keep must be 'latest' or 'best'"),
-    (lambda d: d.update(version=[1]), "field 'version' must be"),
-    (lambda d: d.update(official_counts={"all": 442}), "official_counts.all"),
+        "per_week": 2}}}}), "key 'split.phases.A.limits.per_week': unknown field 'per_week'"),
+    (lambda d: d.update(metrics=["auc"]), "key 'metrics': unknown metric 'auc'"),
+    (lambda d: d.update(ranking=["uf1", "latest"]),
+     "key 'ranking': 'latest' is neither one of the protocol's metrics"),
+    (lambda d: d.update(metrics=["uf1"], ranking=["uar", "earliest"]), "key 'ranking': 'uar' is neither"),
+    (lambda d: d.update(exclude_samples=[{"dataset": "casme3"}]), "key 'exclude_samples[0].sample_id': missing"),
+    (lambda d: d.update(leaderboard={"keep": "first"}),
+     "key 'leaderboard.keep': must be one of latest, best, not 'first'"),
+    (lambda d: d.update(version=[1]), "key 'version': must be text or a number, not [1]"),
+    (lambda d: d.update(official_counts={"all": 442}), "key 'official_counts.all': must be a mapping, not 442"),
     (lambda d: d.update(official_counts={"all": {"classes": {"neg": 3, "joy": 1}}}),
-     "official_counts.all.classes names 'joy', not a class of the protocol"),
-    (lambda d: d.update(official_counts={"all": {"classes": {"neg": -1}}}), "must map class names to integers"),
-    (lambda d: d.update(official_counts={"all": {"samples": "many"}}), "official_counts.all.samples must be"),
+     "key 'official_counts.all.classes': names 'joy', not a class of the protocol"),
+    (lambda d: d.update(official_counts={"all": {"classes": {"neg": -1}}}),
+     "key 'official_counts.all.classes': must map class names to integers"),
+    (lambda d: d.update(official_counts={"all": {"samples": "many"}}),
+     "key 'official_counts.all.samples': must be an integer, not 'many'"),
     (lambda d: d.update(exclude_samples=[{"dataset": "smic", "sample_id": "x", "reason": "r"}]),
-     "exclude_samples[0]: dataset 'smic' is not one of the protocol's datasets"),
+     "key 'exclude_samples[0].dataset': 'smic' is not one of the protocol's datasets (casme3)"),
 ])
 def test_validation_names_the_field(mutate, needle):
     data = copy.deepcopy(_base())
@@ -301,7 +312,8 @@ def test_cli_protocols_list(capsys):
     assert main(["protocols", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [r["name"] for r in rows] == SHIPPED
-    assert rows[2]["classes"] == list(F.DFME_CLASSES) and rows[2]["exclusions"]
+    dfme = rows[SHIPPED.index("ccac2024-dfme")]
+    assert dfme["classes"] == list(F.DFME_CLASSES) and dfme["exclusions"]
 
 
 def test_cli_protocols_show_with_data(official_root, capsys):

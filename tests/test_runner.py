@@ -10,12 +10,11 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from harness.cli.main import main
 from harness.errors import LimitReached
-from harness.runner.run import submit
+from tests.fixtures.runs import submit
 from harness.store.db import open_store
 from tests.tiny_corpus import write_tiny_corpus
 
@@ -29,7 +28,7 @@ def corpus(tmp_path_factory) -> Path:
 
 
 def test_loso_scores_are_pooled_over_folds_and_reach_the_board(corpus, harness_home):
-    out = submit("sanity-majority", "casme3-3class", data_root=corpus)
+    out = submit("sanity-majority", "casme3-3class", data_root=corpus, boards=True)
     # Each of 4 subjects: negative x3 (disgust, disgust, fear), positive, surprise; `Others` excluded.
     # Majority = negative in every fold -> pooled F1(neg) = 24/32, the other two 0.
     m = out.report["metrics"]
@@ -162,7 +161,8 @@ def test_the_hunt_does_find_labels_when_they_are_reachable(corpus):
     import pandas as pd
 
     from harness.api import Context, LabelledSample, TestSet
-    from harness.runner.bundle import instantiate, load_bundle
+    from harness.bundles.loader import instantiate
+    from harness.bundles.manifest import load_bundle
 
     leaked = pd.DataFrame({"uid": ["x1"], "label": ["anger"], "emotion": ["anger"]})  # noqa: F841 (held in gc)
     test_sample = LabelledSample("x1", "dfme", "sub", 200.0, 0, 1, 2, (0,), str(corpus), ("a.jpg",), "k",
@@ -195,19 +195,30 @@ def test_provenance_is_complete(corpus):
     assert out.report["n_seeds"] == 2 and len(out.report["metrics"]["uf1"]["per_seed"]) == 2
 
 
-@pytest.mark.parametrize("manifest, field", [
-    ("name: x\nteam: t\nkind: system\ndescription: d\nprofiles: {quick: {}}\n", "entry_point"),
-    ("name: x\nteam: t\nkind: wizard\nentry_point: model:X\ndescription: d\nprofiles: {quick: {}}\n", "kind"),
-    ("name: x\nteam: t\nkind: system\nentry_point: nomodule:X\ndescription: d\nprofiles: {quick: {}}\n",
-     "entry_point"),
-    ("name: x\nteam: t\nkind: system\nentry_point: model:X\ndescription: d\nprofiles: [quick]\n", "profiles"),
+_GOOD = "name: x\nteam: t\nkind: system\nentry_point: model:X\ndescription: d\nprofiles: {quick: {}}\n"
+
+
+@pytest.mark.parametrize("manifest, key, message", [
+    (_GOOD.replace("entry_point: model:X\n", ""), "entry_point", "missing field"),
+    (_GOOD.replace("kind: system", "kind: wizard"), "kind", "must be one of baseline, system, sanity, not 'wizard'"),
+    (_GOOD.replace("model:X", "nomodule:X"), "entry_point", "module 'nomodule' not found in"),
+    (_GOOD.replace("model:X", "model.X"), "entry_point", "'model.X' must look like module:Name"),
+    (_GOOD.replace("{quick: {}}", "[quick]"), "profiles", "must be a mapping, not ['quick']"),
+    (_GOOD.replace("{quick: {}}", "{quick: [C]}"), "profiles.quick", "must be a mapping, not ['C']"),
+    (_GOOD + "default_profile: paper\n", "default_profile", "'paper' is not among the profiles (quick)"),
+    (_GOOD + "neural: yes please\n", "neural", "must be true or false, not 'yes please'"),
+    (_GOOD.replace("team: t", "team: ' t'"), "team", "has leading or trailing spaces"),
 ])
-def test_malformed_bundle_names_the_field(tmp_path, corpus, capsys, manifest, field):
+def test_malformed_bundle_names_the_file_the_field_and_what_is_wrong(tmp_path, corpus, capsys, manifest, key,
+                                                                       message):
     (tmp_path / "bundle.yaml").write_text(manifest)
     (tmp_path / "model.py").write_text("class X:\n    pass\n")
     assert main(["submit", str(tmp_path), "-p", "casme3-3class", "--data-root", str(corpus)]) == 2
     err = capsys.readouterr().err
-    assert "malformed" in err and repr(field) in err or field in err
+    assert f"bundle {tmp_path} is malformed: 1 problem(s)" in err
+    line = next((x for x in err.splitlines() if x.strip().startswith(f"- {tmp_path / 'bundle.yaml'}, key {key!r}: ")),
+                None)
+    assert line is not None and message in line, err
 
 
 def test_check_passes_on_expectations_and_fails_on_a_broken_bundle(corpus, tmp_path, capsys):
@@ -255,6 +266,7 @@ def test_inner_split_is_subject_disjoint(corpus):
     from harness.api import Context
     from harness.protocols import get_protocol
     from harness.protocols.task import build_task
+    from harness.runner.inner import inner_split
     from harness.runner.opaque import opaque_ids
     from harness.runner.staging import stage_table
     from harness.runner.views import train_set
@@ -262,7 +274,8 @@ def test_inner_split_is_subject_disjoint(corpus):
     task = build_task(get_protocol("casme3-7class"), corpus)
     staged = stage_table(task.table, opaque_ids(task.table["uid"]), corpus.parent / "stage-inner-test")
     train = train_set(task.table, range(len(task.table)), staged, task.protocol.classes)
-    ctx = Context(task.protocol.classes, "p", None, "f", 0, "cpu", "quick", {}, corpus, corpus)
+    ctx = Context(task.protocol.classes, "p", None, "f", 0, "cpu", "quick", {}, corpus, corpus,
+                  inner_splitter=inner_split)
     fit_part, val_part = ctx.inner_split(train, 0.25)
     assert set(fit_part.subjects).isdisjoint(set(val_part.subjects))
     assert len(fit_part) + len(val_part) == len(train) and len(val_part) > 0
@@ -282,7 +295,7 @@ def test_run_all_runs_every_chosen_bundle_and_writes_boards(corpus, harness_home
 
 def test_ray_tasks_ask_for_a_gpu_on_cuda_and_ray_flags_need_ray():
     from harness.errors import BadInput
-    from harness.runner.run import executor_options_for
+    from harness.evaluate.request import executor_options_for
 
     assert executor_options_for("ray", "cuda", None) == {"gpus_per_fold": 1.0}
     assert executor_options_for("ray", "cuda", {"gpus_per_fold": 0.25}) == {"gpus_per_fold": 0.25}
@@ -380,8 +393,8 @@ def test_folds_use_the_harness_that_is_actually_imported(corpus, tmp_path):
     con = sqlite3.connect(home / "results.sqlite")
     prov = json.loads(con.execute("SELECT provenance FROM submissions WHERE id=?", (sid,)).fetchone()[0])
     con.close()
-    files = {rec["classic_file"] for rec in prov["fold_records"]["0"].values()}
-    assert files == {str(copy / "harness" / "classic.py")}
+    files = {rec["kit_file"] for rec in prov["fold_records"]["0"].values()}
+    assert files == {str(copy / "harness" / "kit" / "svm.py")}
 
 
 def test_check_reports_the_cause_of_a_failing_fold(corpus, tmp_path, capsys):

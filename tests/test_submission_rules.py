@@ -85,10 +85,10 @@ def test_a_hanging_fold_is_killed_at_its_time_limit_and_takes_no_slot(corpus, ha
 
 
 def test_rerunning_after_a_kill_between_scoring_and_rendering_writes_the_board(corpus, harness_home, capsys):
-    from harness.runner.run import submit
+    from tests.fixtures.runs import submit
 
     board = harness_home / "leaderboard" / "casme3-7class.md"
-    first = submit("sanity-majority", "casme3-7class", data_root=corpus, regenerate_board=False)  # "killed" here
+    first = submit("sanity-majority", "casme3-7class", data_root=corpus)  # "killed" here
     assert not board.exists()
     assert main(["submit", "sanity-majority", "-p", "casme3-7class", "--data-root", str(corpus), "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
@@ -118,9 +118,9 @@ def test_deceiving_names_are_refused_everywhere_a_name_enters(corpus, harness_ho
 
 
 def test_names_stored_before_the_rules_are_neutralised_on_boards_and_listings(corpus, harness_home, capsys):
-    from harness.runner.run import submit
+    from tests.fixtures.runs import submit
 
-    out = submit("sanity-majority", "casme3-7class", data_root=corpus, regenerate_board=False)
+    out = submit("sanity-majority", "casme3-7class", data_root=corpus)
     evil = "\u202eevil\x1b[31m\nline" + "x" * 100_000
     con = sqlite3.connect(harness_home / "results.sqlite")
     con.execute("UPDATE submissions SET team=?, system=? WHERE id=?", (evil, evil, out.submission_id))
@@ -166,4 +166,4 @@ def test_the_fold_time_limit_is_protocol_data(corpus, harness_home, tmp_path, mo
     assert main(["submit", str(BUNDLES / "slow"), "-p", "ccac-limited", "--phase", "test_B", *common]) == 1
     assert "time limit of 2 s" in capsys.readouterr().err
     assert main(["submit", str(BUNDLES / "slow"), "-p", "ccac-wrong", "--phase", "test_B", *common]) == 2
-    assert "fold_time_limit_s must be a positive number of seconds" in capsys.readouterr().err
+    assert "key 'fold_time_limit_s': must be a number, not 'soon'" in capsys.readouterr().err

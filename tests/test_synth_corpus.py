@@ -6,7 +6,9 @@ import json
 
 import pytest
 
-from harness.synth.specs import SPECS
+from harness.synth.specs import get_spec, synthetic_keys
+
+SPECS = {k: get_spec(k) for k in synthetic_keys()}
 
 pytestmark = pytest.mark.slow
 
@@ -59,7 +61,7 @@ def test_dfme_has_three_subject_disjoint_splits_with_one_frame_rate_per_subject(
     from openpyxl import load_workbook
 
     from harness.datasets import load_dataset
-    from harness.datasets.dfme import COLUMNS
+    from harness.datasets.adapters.dfme import COLUMNS
 
     t = load_dataset(corpus, "dfme").table
     subjects = {s: set(part["subject"]) for s, part in t.groupby("split")}
@@ -110,7 +112,9 @@ def test_release_naming_of_casme2_samm_smic(corpus):
 
 @pytest.mark.parametrize("protocol,phase", [("ccac2024-dfme", "test_A"), ("ccac2024-dfme", "test_B"),
                                             ("casme3-7class", None), ("casme3-3class", None),
-                                            ("megc2019-composite", None)])
+                                            ("megc2019-composite", None), ("casme2-5class", None),
+                                            ("samm-5class", None), ("smic-3class", None),
+                                            ("casme3-4class", None)])
 def test_protocols_build_tasks_with_the_right_counts(corpus, protocol, phase):
     from harness.datasets import load_dataset
     from harness.protocols import get_protocol

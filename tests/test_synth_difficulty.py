@@ -11,7 +11,7 @@ PROTOCOL = "casme3-3class"
 
 def _scores(root, amplitude):
     from harness.synth.config import SynthConfig
-    from harness.synth.difficulty import reference_scores
+    from harness.experiments.difficulty import reference_scores
     from harness.synth.writer import generate
 
     cfg = SynthConfig(size=64, amplitude=amplitude, samples_per_subject=12)
@@ -34,7 +34,7 @@ def test_reference_classifiers_are_ordered(tmp_path):
 
 
 def test_readme_block_is_replaced_in_place(tmp_path):
-    from harness.synth.difficulty import BEGIN, END, write_readme
+    from harness.experiments.difficulty import BEGIN, END, write_readme
 
     doc = tmp_path / "README.md"
     doc.write_text(f"# title\n\n{BEGIN}\nold table\n{END}\n\nafter\n")

@@ -2,15 +2,16 @@
 written onset frames at the default frame size."""
 from __future__ import annotations
 
+import mediapipe as mp
 import pytest
 
 pytestmark = [pytest.mark.slow, pytest.mark.mediapipe]
 
 
 def test_face_mesh_finds_the_faces_in_onset_frames(tmp_path):
-    mp = pytest.importorskip("mediapipe")
     from harness.datasets import load_dataset
-    from harness.datasets.frames import list_frames, read_frames
+    from harness.datasets.frames import list_frames
+    from harness.imageio import read_frames
     from harness.synth.config import SynthConfig
     from harness.synth.writer import generate
 

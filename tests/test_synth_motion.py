@@ -10,7 +10,9 @@ from harness.synth.config import SynthConfig
 from harness.synth.face import face_unit, landmarks, sample_face
 from harness.synth.plan import plan_dataset
 from harness.synth.seeds import rng
-from harness.synth.specs import SPECS
+from harness.synth.specs import get_spec, synthetic_keys
+
+SPECS = {k: get_spec(k) for k in synthetic_keys()}
 
 SIZE = 128
 REQUIRED = ("1", "2", "4", "5", "6", "7", "9", "10", "12", "14", "15", "17", "20", "23", "24", "25", "26", "45")

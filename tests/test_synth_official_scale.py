@@ -1,7 +1,7 @@
 """`harness data synth --scale official`: every dataset at its release's size and composition.
 
-The plan is checked against the release's counts (shared/reference/real-annotation-files.md, held in specs.py)
-split by split and class by class; two small datasets are rendered (at 48 px) and read back through the real
+The plan is checked against the release's counts (shared/reference/real-annotation-files.md, held by each
+adapter's official splits) split by split and class by class; two small datasets are rendered (at 48 px) and read back through the real
 adapters and protocols, whose `official_counts` (the protocol files' own record of the official files) must
 then hold, up to the one sample the corpus's unlisted defect removes on purpose.
 """
@@ -14,7 +14,9 @@ import pytest
 from harness.errors import BadInput
 from harness.synth.config import SynthConfig
 from harness.synth.plan import plan_dataset
-from harness.synth.specs import SPECS
+from harness.synth.specs import get_spec, synthetic_keys
+
+SPECS = {k: get_spec(k) for k in synthetic_keys()}
 
 
 @pytest.fixture(scope="module")
@@ -53,12 +55,19 @@ def test_micro_expressions_last_40_to_500_ms_at_every_frame_rate(plans):
     assert 20 <= min(lengths) and max(lengths) <= 250
 
 
-def test_casme3_has_the_release_clips_and_six_subjects_with_only_others(plans):
+def _official_subjects(protocol: str, part: str) -> int:
+    from harness.protocols import get_protocol
+
+    return get_protocol(protocol).official_counts[part]["subjects"]
+
+
+def test_casme3_has_the_release_clips_and_the_subjects_with_only_others(plans):
     plan = plans["casme3"]
-    assert sum(len(s.clips) for s in plan.subjects) == SPECS["casme3"].official.clips == 463
+    assert sum(len(s.clips) for s in plan.subjects) == SPECS["casme3"].splits[0].clips == 463
     assert all(len(s.clips) <= 13 and all(c.clip in "abcdefghijklm" for c in s.clips) for s in plan.subjects)
     only_others = [s for s in plan.subjects if {e.label for c in s.clips for e in c.events} <= {"others", "Others"}]
-    assert len(only_others) == 6   # so the 3-class protocol keeps 88 of the 94 subjects, as on the release
+    # so the 3-class protocol keeps 88 of the 94 subjects, as on the release
+    assert len(plan.subjects) - len(only_others) == _official_subjects("casme3-3class", "all")
 
 
 def test_megc2019_composition_subjects_and_the_two_rows_the_official_list_leaves_out(plans):
@@ -67,17 +76,18 @@ def test_megc2019_composition_subjects_and_the_two_rows_the_official_list_leaves
     assert rows[("sub04", "EP12_01f")] in ("disgust", "repression")
     assert rows[("sub05", "EP09_05f")] in ("disgust", "repression")
     mapped = {"disgust", "repression", "happiness", "surprise"}
-    assert len({s for (s, _), lab in rows.items() if lab in mapped}) == 24
+    assert len({s for (s, _), lab in rows.items() if lab in mapped}) == _official_subjects("megc2019-composite",
+                                                                                          "casme2")
     samm = plans["samm"]
-    assert len({s.subject for s in samm.subjects if any(e.label != "Other" for c in s.clips for e in c.events)}) == 28
+    assert len({s.subject for s in samm.subjects if any(e.label != "Other" for c in s.clips for e in c.events)}) \
+        == _official_subjects("megc2019-composite", "samm")
 
 
 def test_every_planted_defect_kind_is_there_at_official_scale(plans):
-    from harness.synth.defects import PLANTED
-
-    for key, kinds in PLANTED.items():
+    assert any(spec.defects for spec in SPECS.values())
+    for key, spec in SPECS.items():
         planted = {e.defect for _, _, e in _events(plans[key]) if e.defect}
-        assert planted == {k.name for k in kinds}
+        assert planted == {k.name for k in spec.defects}
 
 
 def test_official_scale_refuses_sizes_of_its_own(tmp_path):

@@ -110,7 +110,8 @@ def test_warping_a_frame_back_by_the_true_displacement_recovers_the_first_frame(
     import cv2
 
     from harness.datasets import load_dataset
-    from harness.datasets.frames import list_frames, read_frames
+    from harness.datasets.frames import list_frames
+    from harness.imageio import read_frames
 
     dirs = {(k, r.sample_id): r.clip_dir for k in ("casme2", "casme3")
             for r in load_dataset(corpus, k).table.itertuples()}

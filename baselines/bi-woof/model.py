@@ -2,7 +2,7 @@
 
 Onset -> apex optical flow and optical strain on the aligned face (shared preprocessing; the apex is spotted
 where none is annotated, e.g. SMIC), Bi-WOOF histograms (`biwoof.py`), and the shared linear SVM stage
-(`harness.classic`). Every parameter and its source: README.md.
+(`harness.kit.svm`). Every parameter and its source: README.md.
 """
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from harness.classic import FeatureSvm, SvmConfig, split_config
+from harness.api import split_config
+from harness.kit.svm import FeatureSvm, SvmConfig
 
 from .biwoof import BiWoofParams, biwoof
 
@@ -37,14 +38,14 @@ class BiWoofSvm(FeatureSvm):
         super().__init__(svm)
 
     def _configs(self):
-        from harness.preprocess import FaceConfig, FlowConfig
+        from harness.kit.preprocessing import FaceConfig, FlowConfig
 
         return (FaceConfig(size=self.input.face_size),
                 FlowConfig(self.input.flow_backend, size=self.input.flow_size, params=dict(self.input.flow_params)))
 
     def feature_identity(self, sample) -> dict[str, Any]:
-        from harness.preprocess import SpotConfig
-        from harness.preprocess.config import canonical
+        from harness.kit.preprocessing import SpotConfig
+        from harness.kit.preprocessing import canonical
 
         face, flow = self._configs()
         return {"frame_indices": list(sample.frame_indices), "onset": sample.onset, "apex": sample.apex,

@@ -1,7 +1,7 @@
 """FeatRef (Zhou et al., Pattern Recognition 122:108275, 2022): the DFME baseline, trained with the shared loop.
 
 Input: onset -> apex optical flow (u, v; optionally strain) on the aligned face, from the shared preprocessing.
-Loss: class-weighted cross-entropy (harness.nn.training) + proposal_weight x the per-class proposal loss.
+Loss: class-weighted cross-entropy (harness.kit.nn.training) + proposal_weight x the per-class proposal loss.
 Every parameter and its source: README.md.
 """
 from __future__ import annotations
@@ -13,9 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from harness.classic import split_config
-from harness.errors import BadInput
-from harness.nn.training import TrainConfig
+from harness.api import BadInput, split_config
+from harness.kit.nn.training import TrainConfig
 
 from .network import FeatRefConfig
 
@@ -55,7 +54,7 @@ class FeatRefBundle:
 
     # --- inputs -------------------------------------------------------------------------------------------------
     def _configs(self):
-        from harness.preprocess import FaceConfig, FlowConfig
+        from harness.kit.preprocessing import FaceConfig, FlowConfig
 
         return (FaceConfig(size=self.input.face_size),
                 FlowConfig(self.input.flow_backend, size=self.net_cfg.size, params=dict(self.input.flow_params)))
@@ -81,7 +80,7 @@ class FeatRefBundle:
     def fit(self, train, context) -> None:
         import torch
 
-        from harness.nn.training import count_parameters, fit
+        from harness.kit.nn.training import count_parameters, fit
 
         from .network import FeatRef, proposal_loss
 
@@ -123,8 +122,8 @@ class FeatRefBundle:
 
     def predict(self, test, context):
         from harness.api import Prediction
-        from harness.nn.latency import latency_per_clip_ms
-        from harness.nn.training import predict_proba
+        from harness.kit.nn.latency import latency_per_clip_ms
+        from harness.kit.nn.training import predict_proba
 
         if self.model is None:
             raise RuntimeError("predict() called before fit()")

@@ -206,8 +206,8 @@ def _codes_bilinear(vol: np.ndarray, plane: str, params: LbpTopParams, flipped: 
         slab = sub[s0:s0 + step]
         centre = slab[:, br:nr - br, bc:nc - bc]
 
-        def at(dr: int, dc: int) -> np.ndarray:
-            return slab[:, br + dr:nr - br + dr, bc + dc:nc - bc + dc]
+        def at(dr: int, dc: int) -> np.ndarray:  # called only inside this iteration
+            return slab[:, br + dr:nr - br + dr, bc + dc:nc - bc + dc]  # noqa: B023
 
         out = codes[s0:s0 + step]
         for bit, (r_lo, r_hi, wr, c_lo, c_hi, wc) in enumerate(weights):

@@ -2,7 +2,7 @@
 
 The aligned face clip (onset -> offset, shared preprocessing) is resampled to a fixed number of frames (by the
 temporal interpolation model by default, `harness.preprocess.temporal.tim`), described by uniform LBP-TOP
-histograms per block (`lbptop.py`), and classified by the shared linear SVM stage (`harness.classic`). Every
+histograms per block (`lbptop.py`), and classified by the shared linear SVM stage (`harness.kit.svm`). Every
 parameter and its source: README.md.
 """
 from __future__ import annotations
@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from harness.classic import FeatureSvm, SvmConfig, split_config
-from harness.errors import BadInput
+from harness.kit.svm import FeatureSvm, SvmConfig
+from harness.api import BadInput, split_config
 
 from .lbptop import LbpTopParams, lbp_top
 
@@ -28,7 +28,7 @@ class ClipConfig:
     face_size: int = 128
 
     def __post_init__(self) -> None:
-        from harness.preprocess.temporal import METHODS
+        from harness.kit.preprocessing import TEMPORAL_METHODS as METHODS
 
         if self.temporal not in METHODS:
             raise ValueError(f"temporal must be one of {tuple(METHODS)}, got {self.temporal!r}")
@@ -46,18 +46,18 @@ class LbpTopSvm(FeatureSvm):
         super().__init__(svm)
 
     def _face(self):
-        from harness.preprocess import FaceConfig
+        from harness.kit.preprocessing import FaceConfig
 
         return FaceConfig(size=self.clip.face_size)
 
     def feature_identity(self, sample) -> dict[str, Any]:
-        from harness.preprocess.config import canonical
+        from harness.kit.preprocessing import canonical
 
         return {"frame_indices": list(sample.frame_indices), "onset": sample.onset, "face": canonical(self._face()),
                 "frames": self.clip.frames, "temporal": self.clip.temporal, "lbptop": asdict(self.params)}
 
     def extract(self, sample, context) -> np.ndarray:
-        from harness.preprocess.temporal import temporal_normalise
+        from harness.kit.preprocessing import temporal_normalise
 
         clip = context.preprocess.aligned_clip(sample, self._face(), gray=True)
         return lbp_top(temporal_normalise(clip, self.clip.frames, method=self.clip.temporal), self.params)

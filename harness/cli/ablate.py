@@ -22,8 +22,8 @@ def ablate(bundle: str, protocol, phase, seeds: str, profile, only, executor, wo
            as_json: bool) -> None:
     """Run the ablation variants declared in BUNDLE's bundle.yaml and print a table with 95% CIs."""
     from harness.cli.submit import parse_seeds
-    from harness.runner.ablation import render_table, run_ablations, write_readme as write
-    from harness.runner.bundle import resolve_bundle
+    from harness.experiments.ablation import render_table, run_ablations, write_readme as write
+    from harness.bundles.discover import resolve_bundle
 
     meta, rows = run_ablations(bundle, protocol, phase, parse_seeds(seeds), profile, data_root, executor, workers,
                                only, quiet=as_json)

@@ -23,14 +23,14 @@ def check(expectations: str | None, bundles: tuple[str, ...], data_root: str | N
     """
     from pathlib import Path
 
-    from harness.cli.runall import ensure_default_corpus
     from harness.errors import CheckFailed
+    from harness.experiments.check import load_expectations, render_results, run_checks, status_text
+    from harness.experiments.main_job import ensure_default_corpus, print_err
     from harness.paths import builtin_dir
-    from harness.runner.check import load_expectations, render_results, run_checks, status_text
 
     spec = load_expectations(Path(expectations) if expectations else builtin_dir("expectations.yaml"))
     if not (data_root or spec.data_root):
-        ensure_default_corpus(quiet=quiet or as_json)
+        ensure_default_corpus(None if quiet or as_json else print_err)
 
     def progress(i: int, n: int, r) -> None:  # one line per check on stderr, so that a CI log shows progress
         e = r.expectation

@@ -10,9 +10,9 @@ SEVERITIES = ("error", "warning", "corrected", "note")
 
 
 @click.group(cls=LazyGroup, lazy={
-    "synth": ("harness.synth.cli:synth", "Write a synthetic corpus in the official layout of real datasets."),
+    "synth": ("harness.cli.synth:synth", "Write a synthetic corpus in the official layout of real datasets."),
     "check": ("harness.cli.data:check", "Validate a data root; report every problem in one pass."),
-    "difficulty": ("harness.synth.difficulty:difficulty",
+    "difficulty": ("harness.cli.data:difficulty",
                    "Score reference classifiers on synthetic corpora; write the difficulty table."),
 })
 def data() -> None:
@@ -74,3 +74,27 @@ def check(data_root: str | None, datasets: tuple[str, ...], data_options, as_jso
                 click.echo(f"  [{p.get('severity', 'error')}] {Problem(**p).render()}")
     if any(r["errors"] for r in report):
         raise CheckFailed(f"data root {root}: {sum(r['errors'] for r in report)} problem(s) found")
+
+
+@click.command()
+@data_root_option
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the --data-root corpus (for the table).")
+@click.option("--seeds", default="0,1,2", show_default=True, help="Default corpora to generate and average.")
+@click.option("--workers", type=int, default=None, help="Worker threads of the generator.")
+@click.option("--no-sweep", is_flag=True, help="Skip the knob sweep.")
+@click.option("--no-write", is_flag=True, help="Print the tables, do not update the README.")
+@click.option("--readme", type=click.Path(dir_okay=False), default=None,
+              help="The README whose difficulty block is replaced (default: harness/synth/README.md).")
+def difficulty(data_root: str | None, seed: int, seeds: str, workers: int | None, no_sweep: bool, no_write: bool,
+               readme: str | None) -> None:
+    """Score reference classifiers on default synthetic corpora (or --data-root) under the real protocols and write
+    the difficulty table (with a sweep of the generator's knobs) into harness/synth/README.md."""
+    from pathlib import Path
+
+    from harness.cli.submit import parse_seeds
+    from harness.experiments.difficulty import README, difficulty_tables, write_readme
+
+    text = difficulty_tables(data_root, seed, parse_seeds(seeds), workers, with_sweep=not no_sweep)
+    click.echo(text)
+    if not no_write:
+        write_readme(text, Path(readme) if readme else README)

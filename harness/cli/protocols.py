@@ -7,8 +7,7 @@ from harness.cli.options import data_options, data_root_option, echo_json, json_
 
 
 def _summary_row(proto) -> dict:
-    split = "LOSO (one fold per subject)" if proto.split_kind == "loso" else \
-        "phases " + ", ".join(f"{n} ({p.limits.describe()})" for n, p in proto.phases.items())
+    split = proto.splitter.summary(proto)
     return {"name": proto.name, "version": proto.version, "datasets": list(proto.datasets),
             "classes": list(proto.classes), "split": split, "title": proto.title,
             "exclusions": list(proto.exclusion_notes)}
@@ -103,7 +102,7 @@ def show(name: str, data_root: str | None, no_data: bool, data_options, as_json:
         click.echo(f"\nexcluded: {total_ex}")
         for e in out["excluded"]:
             click.echo(f"  {e['count']:5d}  {e['reason']}")
-        click.echo(f"\nerrata: " + "; ".join(f"{d} {v}" for d, v in out["errata"].items())
+        click.echo("\nerrata: " + "; ".join(f"{d} {v}" for d, v in out["errata"].items())
                    + f" ({out['corrected']} correction(s) applied; `harness data check` lists them)")
         for w in out["warnings"]:
             click.echo(f"warning: {w}")

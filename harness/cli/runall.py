@@ -1,43 +1,9 @@
-"""`harness run-all`: the README's main job.
-
-Generates the embedded synthetic corpus if absent, runs every bundle in baselines/ and submissions/ on every
-protocol and phase with the quick profile (reusing results of identical code and data), writes all leaderboards,
-and prints a summary with the wall time of each run and of the whole job.
-"""
+"""`harness run-all`: the README's main job (harness/experiments/main_job.py)."""
 from __future__ import annotations
-
-import json
-import shutil
-import time
-from pathlib import Path
 
 import click
 
 from harness.cli.options import data_root_option
-
-
-def ensure_default_corpus(quiet: bool = False) -> Path:
-    """The embedded synthetic corpus at its default place, generated (atomically) when missing or written by
-    another generator version."""
-    from harness.cli.main import main as cli_main
-    from harness.errors import HarnessError
-    from harness.paths import default_synthetic_root
-    from harness.synth import GENERATOR_VERSION
-
-    root = default_synthetic_root()
-    manifest = root / "_truth" / "corpus.json"
-    if manifest.exists() and json.loads(manifest.read_text()).get("generator") == GENERATOR_VERSION:
-        return root  # a corpus of an older generator is written again (e.g. one without the planted defects)
-    partial = root.with_name(root.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    if not quiet:
-        click.echo(f"generating the synthetic corpus in {root} ...", err=True)
-    code = cli_main(["data", "synth", "--like", "all", "--out", str(partial)])
-    if code != 0:
-        raise HarnessError(f"generating the synthetic corpus failed (exit {code})")
-    shutil.rmtree(root, ignore_errors=True)
-    partial.replace(root)
-    return root
 
 
 @click.command("run-all")
@@ -55,47 +21,15 @@ def run_all(data_root: str | None, bundles: tuple[str, ...], protocols: tuple[st
     from tabulate import tabulate
 
     from harness.cli.submit import parse_seeds
-    from harness.errors import BadInput, CheckFailed, HarnessError
-    from harness.leaderboard.render import write_boards
-    from harness.paths import harness_home
-    from harness.protocols import get_protocol, protocol_names
-    from harness.runner.bundle import discover_bundles
-    from harness.runner.run import submit
-    from harness.store.atomic import atomic_write_text
+    from harness.errors import CheckFailed
+    from harness.experiments.main_job import run_all as main_job
+    from harness.scoring.metrics import title
 
-    t0 = time.perf_counter()
-    root = Path(data_root) if data_root else ensure_default_corpus(quiet)
-    shipped = discover_bundles()
-    unknown = set(bundles) - set(shipped)
-    if unknown:
-        raise BadInput(f"unknown bundle(s) {', '.join(sorted(unknown))}; shipped: {', '.join(shipped)}")
-    chosen = [shipped[b] for b in (bundles or shipped)]
-    boards = [(p, ph) for p in (protocols or protocol_names()) for ph in get_protocol(p).board_names()]
-    rows, failures = [], 0
-    for path in chosen:
-        for proto, phase in boards:
-            t = time.perf_counter()
-            try:
-                out = submit(path, proto, phase, seeds=parse_seeds(seeds), profile=profile, data_root=root,
-                             executor=executor, workers=workers, quiet=quiet, host=True, regenerate_board=False)
-                m = out.report["metrics"]
-                rows.append([path.name, proto + (f" {phase}" if phase else ""), f"{m['uf1']['value']:.3f}",
-                             f"{m['uar']['value']:.3f}", f"{m['acc']['value']:.3f}", out.status,
-                             f"{time.perf_counter() - t:.1f}"])
-            except HarnessError as exc:
-                failures += 1
-                rows.append([path.name, proto + (f" {phase}" if phase else ""), "-", "-", "-",
-                             "FAILED: " + str(exc).splitlines()[0][:240], f"{time.perf_counter() - t:.1f}"])
-            if not quiet:
-                click.echo(" | ".join(rows[-1]), err=True)
-    written = write_boards()
-    total = time.perf_counter() - t0
-    table = tabulate(rows, headers=["bundle", "board", "UF1", "UAR", "ACC", "status", "wall s"],
-                     disable_numparse=True)
-    click.echo(table)
-    click.echo(f"\n{len(rows)} runs, {failures} failed, {total:.0f} s in total; "
-               f"{len([p for p in written if p.suffix == '.md'])} leaderboards written")
-    atomic_write_text(harness_home() / "run-all.json", json.dumps(
-        {"wall_s": round(total, 1), "data_root": str(root), "runs": rows}, indent=2) + "\n")
-    if failures:
-        raise CheckFailed(f"{failures} run(s) failed")
+    job = main_job(data_root, bundles, protocols, parse_seeds(seeds), profile, executor, workers, quiet,
+                   on_row=None if quiet else lambda row: click.echo(" | ".join(row), err=True))
+    click.echo(tabulate(job.rows, headers=["bundle", "board", *(title(c) for c in job.columns), "status", "wall s"],
+                        disable_numparse=True))
+    click.echo(f"\n{len(job.rows)} runs, {job.failures} failed, {job.wall_s:.0f} s in total; "
+               f"{len([p for p in job.written if p.suffix == '.md'])} leaderboards written")
+    if job.failures:
+        raise CheckFailed(f"{job.failures} run(s) failed")

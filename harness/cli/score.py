@@ -32,7 +32,7 @@ def template(protocol: str, phase: str | None, output: str | None, data_root: st
     ids = task.test_table(phase)["uid"].tolist()
     text = format_predictions(ids, [""] * len(ids))
     if output:
-        from harness.store.atomic import atomic_write_text
+        from harness.fsutil import atomic_write_text
 
         atomic_write_text(Path(output), text)
         click.echo(f"wrote {len(ids)} test ids to {output}; fill `prediction` with a class name or index "
@@ -59,49 +59,21 @@ def score(predictions: str, protocol: str, phase: str | None, data_root: str | N
 
     Exit 2 with a report of every problem (row and column) when the file is invalid; nothing is recorded then.
     """
-    from harness.errors import BadInput
-    from harness.scoring.bootstrap import DEFAULT_DRAWS
-    from harness.scoring.predictions import read_predictions
+    from harness.evaluate.request import RunRequest
+    from harness.evaluate.score_file import score_file
     from harness.scoring.render import render_report
-    from harness.scoring.report import build_report
 
-    if record and not (team and system):
-        raise BadInput("--record needs --team and --system")
-    proto, phase, task = _task(protocol, phase, data_root, data_options)
-    test = task.test_table(phase)
-    if test["label"].isna().any():
-        raise BadInput(f"the data root has no reference labels for {proto.name} {phase or ''}: "
-                       f"{int(test['label'].isna().sum())} test samples are unlabelled")
-    preds = read_predictions(predictions, test["uid"].tolist(), proto.classes)
-    report = build_report(proto.classes, test["label_index"].to_numpy(dtype="int64"), [preds.pred],
-                          test["group"].to_numpy(), draws=draws if draws is not None else DEFAULT_DRAWS)
-    report["protocol"], report["protocol_version"], report["phase"] = proto.name, proto.version, phase
+    outcome = score_file(RunRequest(protocol, phase, predictions=predictions, team=team, system=system, kind=kind,
+                                    data_root=data_root, data_options=data_options, record=record, draws=draws))
+    report = outcome.report
     if record:
-        from harness.runner.fingerprint import data_fingerprint, data_kind
-        from harness.runner.provenance import basic_provenance, file_sha256
-        from harness.store.db import open_store
-
-        prov = basic_provenance()
-        prov.update({"predictions_file": str(Path(predictions).resolve()),
-                     "predictions_sha256": file_sha256(Path(predictions)),
-                     "data_fingerprint": data_fingerprint(task), "data_kind": data_kind(task.data_root),
-                     "protocol_version": proto.version, "errata": task.errata_versions(),
-                     "data_options": data_options.describe(), "excluded": task.exclusion_summary()})
-        folds = task.test_table(phase)["group"] if proto.split_kind == "loso" else [phase] * len(test)
-        with open_store() as store:
-            sid = store.record_scored_predictions(
-                submission={"protocol": proto.name, "protocol_version": proto.version, "phase": phase,
-                            "team": team, "system": system, "kind": kind, "provenance": prov},
-                sample_ids=preds.ids, folds=list(folds), predictions=preds.pred, proba=preds.proba, report=report,
-                limits=proto.phases[phase].limits if phase else None)
-        report["submission_id"] = sid
         from harness.leaderboard.render import write_boards
 
-        write_boards(proto.name)
+        write_boards(protocol)
     if as_json:
         echo_json(report)
     else:
-        click.echo(render_report(report, f"{proto.name}" + (f" {phase}" if phase else "") + f": {predictions}"))
+        phase = report["phase"]
+        click.echo(render_report(report, f"{protocol}" + (f" {phase}" if phase else "") + f": {predictions}"))
         if record:
             click.echo(f"\nrecorded as submission {report['submission_id']}; leaderboard updated")
-

@@ -1,16 +1,16 @@
-"""Dataset adapters, one per official release, behind a registry keyed by the data-root folder name."""
+"""Dataset adapters, one per official release, behind a registry keyed by the data-root folder name.
+
+Every module of `harness/datasets/adapters/` is an adapter, registered lazily under its file name (listing the
+keys imports nothing): adding a dataset is one file there, whose `ADAPTER` owns everything about its release
+(reading and writing its layout, its sample-id rule, its official counts, its synthetic layout).
+"""
 from __future__ import annotations
 
 from pathlib import Path
 
-from harness.registry import Registry
+from harness.datasets.adapters import ADAPTERS
 
-ADAPTERS: Registry = Registry("dataset")
-ADAPTERS.register("dfme", "harness.datasets.dfme:Dfme")
-ADAPTERS.register("casme3", "harness.datasets.casme3:Casme3")
-ADAPTERS.register("casme2", "harness.datasets.casme2:Casme2")
-ADAPTERS.register("samm", "harness.datasets.samm:Samm")
-ADAPTERS.register("smic", "harness.datasets.smic:Smic")
+__all__ = ["ADAPTERS", "get_adapter", "load_dataset"]
 
 
 def get_adapter(key: str):

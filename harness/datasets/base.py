@@ -10,14 +10,14 @@ refuses to start on errors. What counts as an error, a warning or a correction i
 """
 from __future__ import annotations
 
-import math
-import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+from harness.datasets.cells import as_int, cell_text, normalise_label
 from harness.datasets.policy import DEFAULT, DROP_APEX, LoadOptions, key_frame_defect
+from harness.datasets.synthetic import OfficialSplit, SyntheticLayout
 from harness.errors import Problem
 
 TABLE_COLUMNS = [
@@ -35,13 +35,6 @@ TABLE_COLUMNS = [
     "source_file", "source_row",  # where the row came from, for messages
     "defect",      # why no protocol can use the row (key frames that contradict, no erratum); None when usable
 ]
-
-
-def normalise_label(value: Any) -> str | None:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    text = re.sub(r"\s+", " ", str(value)).strip().lower()
-    return text or None
 
 
 @dataclass
@@ -68,32 +61,10 @@ class LoadResult:
     errata: list[str] = field(default_factory=list)  # labels of the errata sets applied (name@version ...)
 
 
-def as_int(value: Any) -> int | None:
-    """Frame numbers arrive as int, float, numeric text, '/', '-1' or blank. None when not a frame number."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int,)):
-        return int(value)
-    if isinstance(value, float):
-        return None if math.isnan(value) or value != int(value) else int(value)
-    text = str(value).strip()
-    if re.fullmatch(r"[+-]?\d+(\.0+)?", text):
-        return int(float(text))
-    return None
-
-
-def cell_text(value: Any) -> str:
-    """A text cell as written: DFME stores an AU such as `4` as a number beside `4+23` as text."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
 class DatasetAdapter(ABC):
+    """Everything about one official release, in one place: how to read and write its layout, its sample-id
+    rule, its official counts and how a synthetic copy of it is laid out (the generator and the tests ask here)."""
+
     key: str = ""
     title: str = ""
     default_fps: float = 0.0
@@ -103,6 +74,25 @@ class DatasetAdapter(ABC):
     annotation_name: str = ""
     annotation_sheet: str | None = None
     header_row: int = 1
+    official: tuple[OfficialSplit, ...] = ()     # the official files' counts, split by split
+    synthetic: SyntheticLayout | None = None     # None: `harness data synth` cannot imitate this release
+
+    # ----- identity ----------------------------------------------------------------------------------------
+    @abstractmethod
+    def sample_id(self, subject: str, clip: str, onset: Any) -> str:
+        """The stable id of one micro-expression, from its row as released (an erratum never changes it)."""
+
+    def official_split(self, name: str) -> OfficialSplit:
+        return next(s for s in self.official if s.name == name)
+
+    # ----- a synthetic copy (read by harness.synth) --------------------------------------------------------
+    def synthetic_clip_names(self, r, number: int, subject: str, labels: list[str]) -> list[str]:
+        """Names of a synthetic subject's clips, as the release names them (one per first label of a clip)."""
+        return [f"{subject}_{i + 1:02d}" for i in range(len(labels))]
+
+    def synthetic_extra(self, clip: str) -> dict[str, Any]:
+        """Further annotation cells of a synthetic clip (SAMM's inducement code)."""
+        return {}
 
     # ----- reading -----------------------------------------------------------------------------------------
     @abstractmethod

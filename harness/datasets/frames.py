@@ -1,4 +1,5 @@
-"""Frame files on disk: listing a clip folder by frame index, and reading frames.
+"""Frame files of a release: listing a clip folder by frame index, and checking that a frame is a whole image
+(reading and writing frames: harness.imageio).
 
 Every official release names frames with the frame number as the last group of digits in the file name
 (CASME II `img46.jpg`, SAMM `006_05562.jpg`, SMIC `image106154.bmp`, CAS(ME)^3 `355.jpg`), so one parser
@@ -11,7 +12,6 @@ import os
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Sequence
 
 from harness.errors import BadInput
 
@@ -48,7 +48,7 @@ def _listing(clip_dir: str, mtime_ns: int) -> tuple[tuple[int, str], ...]:
             except OSError as exc:
                 if exc.errno == errno.ELOOP:
                     raise FrameFileError(e.path, "symbolic link loop: this frame file is a link that cannot be "
-                                                 "resolved (it points back to itself through other links)")
+                                                 "resolved (it points back to itself through other links)") from None
                 raise
             if is_file:
                 out.append((i, e.name))
@@ -103,31 +103,3 @@ def image_defect(path: Path | str) -> str | None:
     if suffix == ".bmp" and len(head) >= 6 and int.from_bytes(head[2:6], "little") > size:
         return f"is a truncated BMP ({size} bytes, its header says {int.from_bytes(head[2:6], 'little')})"
     return None
-
-
-def read_frames(paths: Sequence[Path | str], gray: bool = False):
-    """Read frames as one uint8 array: (T, H, W, 3) RGB, or (T, H, W) when gray."""
-    import cv2
-    import numpy as np
-
-    flag = cv2.IMREAD_GRAYSCALE if gray else cv2.IMREAD_COLOR
-    out = []
-    for p in paths:
-        img = cv2.imread(str(p), flag)
-        if img is None:
-            raise OSError(f"cannot read frame {p}")
-        out.append(img if gray else cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
-    return np.stack(out) if out else np.zeros((0, 0, 0) if gray else (0, 0, 0, 3), np.uint8)
-
-
-def write_frame(path: Path, image, jpeg_quality: int = 90) -> None:
-    """Write one RGB (or gray) uint8 frame in the format its suffix names."""
-    import cv2
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    img = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
-    params = [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality)] if path.suffix.lower() in (".jpg", ".jpeg") else []
-    ok, buf = cv2.imencode(path.suffix, img, params)
-    if not ok:
-        raise OSError(f"cannot encode frame {path}")
-    path.write_bytes(buf.tobytes())

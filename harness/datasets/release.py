@@ -10,7 +10,7 @@ from typing import Callable, Sequence
 
 from harness.datasets import get_adapter
 from harness.datasets.base import AnnotationRecord
-from harness.datasets.frames import write_frame
+from harness.imageio import write_frame
 
 FrameSource = Callable[[AnnotationRecord, int], "object"]  # (record, frame index) -> uint8 image
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from harness.errors import BadInput
+from harness.fsutil import atomic_write_bytes
 
 _FIXED_ZIP_TIME = (2020, 1, 1, 0, 0, 0)
 _FIXED_DOC_TIME = "2020-01-01T00:00:00Z"
@@ -48,7 +49,7 @@ def read_sheet(path: Path, sheet: str | None, required: Sequence[str]) -> Sheet:
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises several types for broken files
-        raise BadInput(f"{path}: cannot be read as an .xlsx workbook ({exc}); re-export it from Excel as .xlsx")
+        raise BadInput(f"{path}: cannot be read as an .xlsx workbook ({exc}); re-export it from Excel as .xlsx") from None
     try:
         if sheet is not None and sheet not in wb.sheetnames:
             raise BadInput(f"{path}: has no sheet {sheet!r} (sheets: {', '.join(wb.sheetnames)})")
@@ -113,10 +114,9 @@ def write_xlsx(path: Path, sheets: dict[str, tuple[list[str | None], Iterable[Se
                 ws.cell(row=i, column=j).number_format = "@"  # an empty cell that exists: formatted as text
     buf = io.BytesIO()
     wb.save(buf)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
+    out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as src, \
-            zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as dst:
+            zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as dst:
         for info in sorted(src.infolist(), key=lambda i: i.filename):
             data = src.read(info.filename)
             if info.filename == "docProps/core.xml":
@@ -126,4 +126,4 @@ def write_xlsx(path: Path, sheets: dict[str, tuple[list[str | None], Iterable[Se
             zi.compress_type = zipfile.ZIP_DEFLATED
             zi.external_attr = 0o644 << 16
             dst.writestr(zi, data)
-    tmp.replace(path)
+    atomic_write_bytes(path, out.getvalue())

@@ -50,7 +50,7 @@ __all__ = [
 
 _LAZY = {
     "Preprocessor": "harness.preprocess.preprocessor", "Batch": "harness.preprocess.preprocessor",
-    "FLOW_MODES": "harness.preprocess.preprocessor", "KINDS": "harness.preprocess.preprocessor",
+    "FLOW_MODES": "harness.preprocess.preprocessor", "KINDS": "harness.preprocess.cache",
     "FaceConfig": "harness.preprocess.config", "FlowConfig": "harness.preprocess.config",
     "SpotConfig": "harness.preprocess.config", "NoFaceError": "harness.preprocess.errors",
     "Face": "harness.preprocess.results", "FaceTrack": "harness.preprocess.results",

@@ -22,7 +22,7 @@ harness/runner/broker.py). An entry whose MAC does not verify (written by anythi
 another cache) is counted in `rejected`, never returned, and recomputed.
 
 Safety with parallel workers and killed runs:
-- every entry is written to a temporary file beside it and renamed over it (`write_atomic`), so a reader
+- every entry is written to a temporary file beside it and renamed over it (`harness.fsutil.atomic_write_bytes`, without fsync), so a reader
   sees the whole entry or none; a killed run leaves at most a `.*.tmp` file, which is never read and which
   `harness cache clear` removes;
 - an entry that cannot be read back completely (disk trouble, manual edits) is deleted and recomputed;
@@ -48,8 +48,11 @@ from typing import Any, Callable, Iterator, Mapping
 import numpy as np
 
 from harness.errors import BadInput
+from harness.fsutil import atomic_write_bytes
 
 CODE_VERSION = "1"
+#: Kinds of entries the Preprocessor writes (folders under the cache root); `harness cache clear --kind` takes these.
+KINDS = ("landmarks", "face", "track", "aligned", "flow", "flow_sequence", "region_motion", "apex")
 ENTRY_SUFFIX = ".npz"
 ENTRY_MAGIC = b"HXCACHE1"
 #: dtypes an entry stores raw (any other goes to the zip archive, which takes every numpy dtype)
@@ -92,35 +95,13 @@ def library_versions() -> dict[str, str]:
     return _versions
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside `path`, then rename it over `path` (atomic on POSIX and Windows).
-
-    Unlike `harness.store.atomic.atomic_write_bytes` this does not fsync: an fsync costs ~10 ms, several per
-    sample, and only guards against an OS crash, after which `Cache.load` detects and drops a damaged entry
-    anyway. A killed process leaves at most the temporary file, never a partial entry.
-    """
-    import tempfile
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
 def canonical_json(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
 
 
 def mac_key(root: Path) -> bytes:
     """The cache's MAC key (32 random bytes, created on first use, readable by its owner only)."""
-    from harness.store.atomic import secret_bytes
+    from harness.fsutil import secret_bytes
 
     try:
         return secret_bytes(Path(root) / KEY_FILE)
@@ -254,7 +235,8 @@ class Cache:
     def _save(self, kind: str, key: str, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> None:
         meta = json.loads(json.dumps(dict(meta), default=str))  # the MAC covers what a reader will parse
         mac = entry_mac(self.mac_key, kind, key, arrays, meta)
-        write_atomic(self.entry_path(kind, key), encode_entry(arrays, {**meta, "__key__": key, "__mac__": mac}))
+        atomic_write_bytes(self.entry_path(kind, key), encode_entry(arrays, {**meta, "__key__": key, "__mac__": mac}),
+                           durable=False)
 
     @contextlib.contextmanager
     def _locked(self, key: str) -> Iterator[None]:
@@ -370,7 +352,6 @@ def clear(root: Path | str, kind: str | None = None, older_than: float | None = 
     if kind is not None:
         names = [d.name for d in dirs]
         if kind not in names:
-            from harness.preprocess.preprocessor import KINDS
             from harness.registry import suggest
 
             if kind not in KINDS:

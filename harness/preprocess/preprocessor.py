@@ -32,8 +32,6 @@ T = TypeVar("T")
 #: Side (px) at which per-frame drift is measured unless the face is larger; other sizes rescale its warps.
 TRACK_SIZE = 128
 
-#: Kinds of cache entries (folders under the cache root); `harness cache clear --kind` takes these.
-KINDS = ("landmarks", "face", "track", "aligned", "flow", "flow_sequence", "region_motion", "apex")
 
 
 # --- flow modes: which frame pairs a flow sequence holds ---------------------------------------------------------
@@ -113,7 +111,7 @@ class Preprocessor:
         return tuple(f for f in sample.frame_indices if f >= onset)
 
     def _frame(self, sample: "Sample", frame: int, gray: bool) -> np.ndarray:
-        from harness.datasets.frames import read_frames
+        from harness.imageio import read_frames
 
         with stage("read"):
             return read_frames(sample.frame_paths([frame]), gray=gray)[0]

@@ -102,7 +102,7 @@ def write_sample(directory: Path | str, frames: Sequence[np.ndarray], sample_id:
                  dataset: str = "synthetic", subject: str = "s01"):
     """Write frames as lossless PNGs `img<N>.png` (N from `first`) and return the `Sample` that reads them."""
     from harness.api import Sample
-    from harness.datasets.frames import write_frame
+    from harness.imageio import write_frame
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)

@@ -33,15 +33,10 @@ def protocol_names() -> list[str]:
 
 @lru_cache(maxsize=64)
 def _load(path: Path, mtime_ns: int) -> Protocol:
-    import yaml
-
     from harness.errors import BadInput
+    from harness.schema import read_yaml
 
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise BadInput(f"{path}: not valid YAML ({exc})")
-    proto = parse_protocol(data, path)
+    proto = parse_protocol(read_yaml(path, "protocol file", hint="fields name, version, datasets, classes, label_map, split, ..."), path)
     if proto.name != path.stem:
         raise BadInput(f"{path}: field name {proto.name!r} must equal the file name {path.stem!r}")
     return proto

@@ -9,36 +9,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.errors import BadInput, Problem, ValidationFailed
+from harness.protocols.splits import SPLIT_KINDS, Limits, Phase, SplitKind, time_limit
+from harness.registry import suggest
+from harness.schema import Fields
 
-METRICS = ("uf1", "uar", "acc")
-RANK_KEYS = ("uf1", "uar", "acc", "earliest")
-SPLIT_KINDS = ("loso", "phases")
+__all__ = ["EARLIEST", "Exclusion", "Limits", "Phase", "Protocol", "parse_protocol"]
 
-
-@dataclass(frozen=True)
-class Limits:
-    """Submission limits of a phase. Failed submissions never count (Codabench convention)."""
-
-    per_team_per_day: int | None = None
-    per_team_total: int | None = None
-
-    def describe(self) -> str:
-        parts = []
-        if self.per_team_per_day is not None:
-            parts.append(f"{self.per_team_per_day} scored per team per day (UTC)")
-        if self.per_team_total is not None:
-            parts.append(f"{self.per_team_total} scored per team in total")
-        return "; ".join(parts) + ("; failed submissions do not count" if parts else "no limit")
-
-
-@dataclass(frozen=True)
-class Phase:
-    name: str
-    split: str          # the dataset split value whose samples form this phase's test set
-    limits: Limits
-    description: str = ""
-    fold_time_limit_s: float | None = None   # overrides the protocol's (Codabench's execution_time_limit)
+EARLIEST = "earliest"   # the ranking key after the metrics: the earlier submission wins a tie
 
 
 @dataclass(frozen=True)
@@ -57,7 +34,7 @@ class Protocol:
     datasets: tuple[str, ...]
     classes: tuple[str, ...]
     label_map: dict[str, dict[str, str]]   # dataset -> normalised emotion -> class
-    split_kind: str
+    split_kind: str                        # a name of harness.protocols.splits.SPLIT_KINDS
     train_split: str | None
     phases: dict[str, Phase]
     metrics: tuple[str, ...]
@@ -69,6 +46,8 @@ class Protocol:
     references: tuple[str, ...]
     board_keep: str = "latest"   # per (team, system) on a board: the latest or the best-ranked submission
     fold_time_limit_s: float | None = None   # a fold running longer is killed and the run fails (None: runner's)
+    split_params: dict[str, Any] = field(default_factory=dict)   # what the split kind reads beyond its name
+    report_parts: tuple[str, ...] = ()   # order of the per-dataset parts of a multi-dataset report
     path: Path | None = field(default=None, compare=False)
 
     @property
@@ -79,22 +58,35 @@ class Protocol:
     def multi_dataset(self) -> bool:
         return len(self.datasets) > 1
 
+    @property
+    def splitter(self) -> SplitKind:
+        return SPLIT_KINDS.get(self.split_kind)
+
     def board_names(self) -> list[str | None]:
-        """Leaderboards this protocol has: one per phase, or one for a LOSO protocol (None)."""
-        return list(self.phases) if self.split_kind == "phases" else [None]
+        """Leaderboards this protocol has: one per phase, or one (None) for a kind without phases."""
+        return self.splitter.boards(self)
 
     def check_phase(self, phase: str | None) -> str | None:
-        """Validate a --phase option against this protocol; returns the phase (None for LOSO)."""
-        if self.split_kind == "loso":
-            if phase not in (None, "", "loso"):
-                raise BadInput(f"protocol {self.name} is leave-one-subject-out and has no phases; drop --phase {phase}")
-            return None
-        if not phase:
-            raise BadInput(f"protocol {self.name} has phases {', '.join(self.phases)}: choose one with --phase")
-        if phase not in self.phases:
-            from harness.registry import suggest
-            raise BadInput(f"protocol {self.name}: {suggest(phase, list(self.phases), 'phase')}")
-        return phase
+        """Validate a --phase option against this protocol; returns the phase (None without phases)."""
+        return self.splitter.check_phase(self, phase)
+
+    @property
+    def primary_metric(self) -> str:
+        """The metric that ranks first (the boards' figure, the seeds column, `submissions list`)."""
+        return next(r for r in self.ranking if r != EARLIEST)
+
+    def metric_columns(self) -> list[str]:
+        """The protocol's metrics as board columns: those that rank, in ranking order, then the others."""
+        return [r for r in self.ranking if r in self.metrics] + [m for m in self.metrics if m not in self.ranking]
+
+    def part_titles(self) -> dict[str, str]:
+        """Dataset -> display name, in the order a multi-dataset protocol reports its per-dataset parts (its
+        `report_parts`, else `datasets`); empty for a single dataset."""
+        if not self.multi_dataset:
+            return {}
+        from harness.datasets import get_adapter
+
+        return {d: get_adapter(d).title for d in self.report_parts or self.datasets}
 
     def class_index(self, name: str) -> int:
         return self.classes.index(name)
@@ -105,160 +97,111 @@ class Protocol:
         return own if own is not None else self.fold_time_limit_s
 
 
-def _req(data: dict, key: str, typ, where: str, problems: list[Problem], default: Any = ...):
-    if key not in data:
-        if default is ...:
-            problems.append(Problem(where, f"missing field {key!r}"))
-            return None
-        return default
-    value = data[key]
-    if typ is not None and not isinstance(value, typ):
-        problems.append(Problem(where, f"field {key!r} must be {getattr(typ, '__name__', typ)}, "
-                                       f"got {type(value).__name__}"))
-        return None if default is ... else default
-    return value
-
-
-def _time_limit(data: dict, where: str, column: str, problems: list[Problem]) -> float | None:
-    value = data.get("fold_time_limit_s")
-    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
-        problems.append(Problem(where, f"fold_time_limit_s must be a positive number of seconds, got {value!r}",
-                                column=f"{column}.fold_time_limit_s".lstrip(".")))
-        return None
-    return None if value is None else float(value)
-
-
 def _is_count(n: Any) -> bool:
     return isinstance(n, int) and not isinstance(n, bool) and n >= 0
 
 
-def _check_counts(counts: Any, field: str, classes: list, where: str) -> list[Problem]:
+def _check_counts(counts: Fields, classes: list) -> None:
     """official_counts.<split or dataset>: {samples: N, subjects: N, classes: {class: N, ...}}."""
     example = "e.g. {samples: 145, subjects: 24, classes: {negative: 88, positive: 32, surprise: 25}}"
-    if not isinstance(counts, dict):
-        return [Problem(where, f"{field} must map count names to integers, {example}", column=field)]
-    out = []
-    for k, n in counts.items():
+    for k, n in counts.data.items():
         if k == "classes":
             if not isinstance(n, dict) or not all(_is_count(v) for v in n.values()):
-                out.append(Problem(where, f"{field}.classes must map class names to integers, {example}",
-                                   column=f"{field}.classes"))
+                counts.add(k, "must map class names to integers", hint=example)
                 continue
             unknown = [c for c in n if c not in classes]
-            if unknown:
-                out.append(Problem(where, f"{field}.classes names {', '.join(map(repr, unknown))}, not a class of "
-                                          "the protocol", column=f"{field}.classes"))
+            if unknown and classes:
+                counts.add(k, f"names {', '.join(map(repr, unknown))}, not a class of the protocol")
         elif not _is_count(n):
-            out.append(Problem(where, f"{field}.{k} must be an integer, {example}", column=f"{field}.{k}"))
-    return out
+            counts.add(k, f"must be an integer, not {n!r}", hint=example)
+
+
+def _classes_check(classes: list) -> str | None:
+    if len(classes) < 2 or len(set(map(str, classes))) != len(classes):
+        return "must be at least two distinct names"
+    return None
 
 
 def parse_protocol(data: Any, path: Path) -> Protocol:
-    """Validate a loaded protocol file; every problem is reported at once, naming the field."""
-    where = str(path)
-    problems: list[Problem] = []
-    if not isinstance(data, dict):
-        raise ValidationFailed([Problem(where, "a protocol file must be a mapping of fields")], "bad protocol")
-    name = _req(data, "name", str, where, problems)
-    version = str(_req(data, "version", (str, int, float), where, problems) or "")
-    classes = _req(data, "classes", list, where, problems) or []
-    if len(set(classes)) != len(classes) or len(classes) < 2:
-        problems.append(Problem(where, "classes must be at least two distinct names", column="classes"))
-    datasets = _req(data, "datasets", list, where, problems) or []
+    """Validate a loaded protocol file; every problem is reported at once, naming the file and the key
+    (harness.schema)."""
     from harness.datasets import ADAPTERS
+    from harness.scoring.metrics import DEFAULT_METRICS, METRICS
+
+    f = Fields(path, data, "protocol file")
+    if f.broken:
+        f.done()
+    name = f.get("name")
+    version = str(f.get("version", (str, int, float)) or "")
+    classes = f.get("classes", list, check=_classes_check)
+    known_classes = classes is not None   # a wrong class list is one problem, not one per label_map entry
+    classes = classes or []
+    datasets = f.get("datasets", list) or []
     for d in datasets:
         if d not in ADAPTERS:
-            problems.append(Problem(where, f"unknown dataset {d!r} (known: {', '.join(ADAPTERS.names())})",
-                                    column="datasets"))
-    raw_map = _req(data, "label_map", dict, where, problems) or {}
+            f.add("datasets", f"unknown dataset {d!r} (known: {', '.join(ADAPTERS.names())})",
+                  hint="a dataset is an adapter in harness/datasets/adapters/")
+    raw_map = f.sub("label_map", required=True, hint="dataset -> {emotion as released: class}")
     label_map: dict[str, dict[str, str]] = {}
     for d in datasets:
-        m = raw_map.get(d)
+        m = raw_map.data.get(d)
         if not isinstance(m, dict) or not m:
-            problems.append(Problem(where, f"label_map has no mapping for dataset {d!r}", column="label_map"))
+            if not raw_map.broken:
+                raw_map.add(d, f"no mapping for dataset {d!r}", hint="map its emotions to the protocol's classes")
             continue
         label_map[d] = {}
         for emo, cls in m.items():
-            if cls not in classes:
-                problems.append(Problem(where, f"label_map.{d}.{emo} maps to {cls!r}, which is not a class",
-                                        column="label_map"))
+            if known_classes and cls not in classes:
+                raw_map.add(f"{d}.{emo}", f"maps to {cls!r}, which is not a class ({', '.join(map(str, classes))})")
             label_map[d][str(emo).strip().lower()] = cls
-    split = _req(data, "split", dict, where, problems) or {}
-    kind = split.get("kind")
-    if kind not in SPLIT_KINDS:
-        problems.append(Problem(where, f"split.kind must be one of {', '.join(SPLIT_KINDS)}, got {kind!r}"))
-    phases: dict[str, Phase] = {}
-    train_split = None
-    if kind == "phases":
-        train_split = split.get("train")
-        if not isinstance(train_split, str):
-            problems.append(Problem(where, "split.train must name the training split", column="split.train"))
-        raw_phases = split.get("phases") or {}
-        if not isinstance(raw_phases, dict):
-            problems.append(Problem(where, "split.phases must map phase names to {split, limits}",
-                                    column="split.phases"))
-            raw_phases = {}
-        for pname, p in raw_phases.items():
-            if not isinstance(p, dict) or not isinstance(p.get("split"), str):
-                problems.append(Problem(where, f"phase {pname!r} needs a 'split'", column=f"split.phases.{pname}"))
-                continue
-            lim = p.get("limits") or {}
-            if not isinstance(lim, dict):
-                problems.append(Problem(where, f"phase {pname!r}: limits must be a mapping "
-                                               "(per_team_per_day, per_team_total)",
-                                        column=f"split.phases.{pname}.limits"))
-                lim = {}
-            unknown = set(lim) - {"per_team_per_day", "per_team_total"}
-            if unknown:
-                problems.append(Problem(where, f"phase {pname!r}: unknown limit(s) {', '.join(sorted(unknown))} "
-                                               "(known: per_team_per_day, per_team_total)",
-                                        column=f"split.phases.{pname}.limits"))
-            for k, v in lim.items():
-                if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 1):
-                    problems.append(Problem(where, f"phase {pname!r}: limit {k} must be a positive integer, "
-                                                   f"got {v!r}", column=f"split.phases.{pname}.limits.{k}"))
-            phases[pname] = Phase(pname, p["split"], Limits(lim.get("per_team_per_day"), lim.get("per_team_total")),
-                                  str(p.get("description", "")).strip(),
-                                  _time_limit(p, where, f"split.phases.{pname}", problems))
-        if not phases:
-            problems.append(Problem(where, "a phases protocol needs at least one phase", column="split.phases"))
-    metrics = tuple(_req(data, "metrics", list, where, problems, default=list(METRICS)))
+    split = f.sub("split", required=True, hint="split: {kind: loso} or {kind: phases, train: ..., phases: ...}")
+    kind = split.get("kind", check=lambda k: None if k in SPLIT_KINDS else suggest(k, SPLIT_KINDS.names(),
+                                                                                     "split kind"),
+                     hint="a split kind is registered in harness/protocols/splits.py")
+    parsed = SPLIT_KINDS.get(kind).parse(split) if kind is not None else {}
+    phases: dict[str, Phase] = parsed.get("phases", {})
+    metrics = tuple(f.get("metrics", list, default=list(DEFAULT_METRICS)) or ())
     for m in metrics:
         if m not in METRICS:
-            problems.append(Problem(where, f"unknown metric {m!r} (known: {', '.join(METRICS)})", column="metrics"))
-    ranking = tuple(_req(data, "ranking", list, where, problems, default=list(RANK_KEYS)))
+            f.add("metrics", suggest(m, METRICS.names(), "metric"),
+                  hint="a metric is registered in harness/scoring/metrics.py")
+    if not metrics or len(set(metrics)) != len(metrics):
+        f.add("metrics", "must name at least one metric, each once")
+    ranking = tuple(f.get("ranking", list, default=[*metrics, EARLIEST]) or ())
     for r in ranking:
-        if r not in RANK_KEYS:
-            problems.append(Problem(where, f"unknown ranking key {r!r} (known: {', '.join(RANK_KEYS)})",
-                                    column="ranking"))
+        if r != EARLIEST and r not in metrics:
+            f.add("ranking", f"{r!r} is neither one of the protocol's metrics ({', '.join(metrics)}) nor "
+                             f"{EARLIEST!r}")
+    if not any(r != EARLIEST for r in ranking):
+        f.add("ranking", "must start from at least one of the protocol's metrics")
     exclusions = []
-    for i, e in enumerate(_req(data, "exclude_samples", list, where, problems, default=[]) or []):
-        if not isinstance(e, dict) or not {"dataset", "sample_id", "reason"} <= set(e):
-            problems.append(Problem(where, f"exclude_samples[{i}] needs dataset, sample_id and reason"))
-            continue
-        if e["dataset"] not in datasets:
-            problems.append(Problem(where, f"exclude_samples[{i}]: dataset {e['dataset']!r} is not one of the "
-                                           f"protocol's datasets", column="exclude_samples"))
-        exclusions.append(Exclusion(str(e["dataset"]), str(e["sample_id"]), str(e["reason"])))
-    test_inputs = _req(data, "test_inputs", dict, where, problems, default={}) or {}
-    board = _req(data, "leaderboard", dict, where, problems, default={}) or {}
-    keep = board.get("keep", "latest")
-    if keep not in ("latest", "best"):
-        problems.append(Problem(where, f"leaderboard.keep must be 'latest' or 'best', got {keep!r}"))
-    official = _req(data, "official_counts", dict, where, problems, default={}) or {}
-    for split_name, counts in official.items():
-        problems.extend(_check_counts(counts, f"official_counts.{split_name}", classes, where))
-    time_limit = _time_limit(data, where, "", problems)
-    if problems:
-        raise ValidationFailed(problems, f"protocol file {path} is invalid")
+    for e in f.items("exclude_samples"):
+        dataset, sample_id, reason = e.get("dataset"), e.get("sample_id", (str, int)), e.get("reason")
+        if dataset is not None and dataset not in datasets:
+            e.add("dataset", f"{dataset!r} is not one of the protocol's datasets ({', '.join(datasets)})")
+        if None not in (dataset, sample_id, reason):
+            exclusions.append(Exclusion(str(dataset), str(sample_id), str(reason)))
+    test_inputs = f.sub("test_inputs")
+    keyframes = test_inputs.get("keyframes", bool, default=True)
+    keep = f.sub("leaderboard").get("keep", default="latest", choices=("latest", "best"))
+    official = f.sub("official_counts")
+    for split_name in official.data:
+        _check_counts(official.sub(split_name, required=True), classes)
+    report_parts = f.get("report_parts", list, default=[]) or []
+    if report_parts and sorted(map(str, report_parts)) != sorted(datasets):
+        f.add("report_parts", f"must list the protocol's datasets ({', '.join(datasets)}) each once, in the order "
+                              "their per-dataset parts are reported")
+    limit = time_limit(f)
+    f.done(f"protocol file {path} is invalid")
     return Protocol(
-        name=name, version=version, title=str(data.get("title", name)),
-        description=str(data.get("description", "")).strip(), datasets=tuple(datasets), classes=tuple(classes),
-        label_map=label_map, split_kind=kind, train_split=train_split, phases=phases, metrics=metrics,
-        ranking=ranking, test_keyframes=bool(test_inputs.get("keyframes", True)), exclusions=tuple(exclusions),
-        exclusion_notes=tuple(str(x).strip() for x in data.get("exclusion_notes", []) or []),
+        name=name, version=version, title=str(f.get("title", default=name)),
+        description=str(f.get("description", default="")).strip(), datasets=tuple(datasets),
+        classes=tuple(classes), label_map=label_map, split_kind=kind, train_split=parsed.get("train_split"),
+        phases=phases, metrics=metrics, ranking=ranking, test_keyframes=keyframes, exclusions=tuple(exclusions),
+        exclusion_notes=tuple(str(x).strip() for x in f.get("exclusion_notes", list, default=[])),
         official_counts={str(k): {c: (dict(n) if isinstance(n, dict) else n) for c, n in v.items()}
-                         for k, v in official.items()},
-        references=tuple(str(x) for x in data.get("references", []) or []), board_keep=keep,
-        fold_time_limit_s=time_limit, path=path,
+                         for k, v in official.data.items()},
+        references=tuple(str(x) for x in f.get("references", list, default=[])), board_keep=keep,
+        fold_time_limit_s=limit, split_params=dict(parsed.get("params", {})), report_parts=tuple(report_parts),
+        path=path,
     )

@@ -2,8 +2,10 @@
 
 Exclusions are never silent: every excluded row keeps its reason (a protocol's explicit list, an unmapped
 emotion, key frames that contradict with no erratum covering them), `exclusion_summary()` counts them, and an
-explicit exclusion that matches no sample is reported, not ignored. LOSO folds are one per subject (subject = dataset + subject, so that composite protocols never merge two
-datasets' "sub01"); phase folds are the fixed training split against one phase's test split.
+explicit exclusion that matches no sample is reported, not ignored. Subjects are dataset-qualified (`group` =
+dataset + subject), so that composite protocols never merge two datasets' "sub01". The folds are the protocol's
+split kind's (harness/protocols/splits.py): one per subject for LOSO, the fixed training split against one
+phase's test split for phases.
 """
 from __future__ import annotations
 
@@ -12,15 +14,11 @@ from pathlib import Path
 
 from harness.errors import BadInput, Problem, ValidationFailed, raise_if_errors
 from harness.protocols.model import Protocol
+from harness.protocols.splits import Fold
+
+__all__ = ["Fold", "Task", "UNLABELLED", "build_task"]
 
 UNLABELLED = "unlabelled"
-
-
-@dataclass(frozen=True)
-class Fold:
-    name: str
-    train: tuple[int, ...]  # row positions in Task.table
-    test: tuple[int, ...]
 
 
 @dataclass
@@ -37,13 +35,7 @@ class Task:
     # ----- splits ------------------------------------------------------------------------------------------
     def folds(self, phase: str | None = None) -> list[Fold]:
         phase = self.protocol.check_phase(phase)
-        t = self.table
-        if self.protocol.split_kind == "loso":
-            groups = t["group"].to_numpy()
-            return [Fold(g, _positions(groups != g), _positions(groups == g)) for g in sorted(set(groups))]
-        p = self.protocol.phases[phase]
-        split = t["split"].to_numpy()
-        return [Fold(phase, _positions(split == self.protocol.train_split), _positions(split == p.split))]
+        return self.protocol.splitter.folds(self, phase)
 
     def test_positions(self, phase: str | None = None) -> list[int]:
         """Rows scored by this protocol/phase: every sample for LOSO (each is tested once), the phase's split."""
@@ -51,6 +43,11 @@ class Task:
 
     def test_table(self, phase: str | None = None):
         return self.table.iloc[self.test_positions(phase)]
+
+    def test_folds(self, phase: str | None = None) -> list[str]:
+        """The fold that tests each row of `test_table(phase)`, in its order."""
+        fold_of = {i: f.name for f in self.folds(phase) for i in f.test}
+        return [fold_of[i] for i in self.test_positions(phase)]
 
     def has_labels(self, phase: str | None = None) -> bool:
         return bool(self.test_table(phase)["label"].notna().all())
@@ -65,7 +62,8 @@ class Task:
     def split_summary(self) -> dict[str, dict[str, object]]:
         """Per split (phases) or per dataset (LOSO): samples, subjects, class counts."""
         t = self.table
-        key = "split" if self.protocol.split_kind == "phases" else "dataset"
+        splitter = self.protocol.splitter
+        key = splitter.summary_by()
         out: dict[str, dict[str, object]] = {}
         for value, part in t.groupby(key, sort=False):
             name = value
@@ -80,7 +78,7 @@ class Task:
                 "classes": {c: int(counts.get(c, 0)) for c in [*self.protocol.classes, UNLABELLED]
                             if counts.get(c, 0) or c != UNLABELLED},
             }
-        if self.protocol.split_kind == "loso":
+        if not splitter.phased:
             out["all"] = {"samples": int(len(t)), "subjects": int(t["group"].nunique()),
                           "folds": int(t["group"].nunique()),
                           "classes": {c: int((t["label"] == c).sum()) for c in self.protocol.classes}}
@@ -110,12 +108,6 @@ class Task:
         return [p for p in self.warnings if p.severity == "corrected"]
 
 
-def _positions(mask) -> tuple[int, ...]:
-    import numpy as np
-
-    return tuple(int(i) for i in np.flatnonzero(mask))
-
-
 def build_task(protocol: Protocol, data_root: Path, check_frames: bool = True, options=None) -> Task:
     """Load every dataset of `protocol` from `data_root`, map labels, apply exclusions, check the split.
     `options` (harness.datasets.policy.LoadOptions): errata and --strict."""
@@ -136,17 +128,17 @@ def build_task(protocol: Protocol, data_root: Path, check_frames: bool = True, o
     reasons: list[str | None] = []
     labels: list[str | None] = []
     explicit = {(e.dataset, e.sample_id): e.reason for e in protocol.exclusions}
-    test_splits = {p.split for p in protocol.phases.values()}
+    splitter = protocol.splitter
     for row in table.itertuples(index=False):
         reason, label = None, None
-        if protocol.split_kind == "phases" and row.split != protocol.train_split and row.split not in test_splits:
+        if splitter.unused(protocol, row.split):
             reason = f"split {row.split!r} is not used by the protocol"
         elif isinstance(row.defect, str):
             reason = row.defect
         elif (row.dataset, row.sample_id) in explicit:
             reason = explicit[(row.dataset, row.sample_id)]
         elif row.emotion is None or (isinstance(row.emotion, float)):
-            if protocol.split_kind == "phases" and row.split in test_splits:
+            if splitter.unlabelled_allowed(protocol, row.split):
                 label = None  # a participant's test file without labels: usable, not scorable
             else:
                 reason = f"{row.dataset}: no emotion label"
@@ -177,30 +169,7 @@ def build_task(protocol: Protocol, data_root: Path, check_frames: bool = True, o
     if len(kept) == 0:
         raise BadInput(f"protocol {protocol.name} keeps no samples from {data_root}")
     task = Task(protocol, Path(data_root), kept, excluded, warnings, files, errata, unmatched)
-    if protocol.split_kind == "phases":
-        _check_phases(task)
-    return task
-
-
-def _check_phases(task: Task) -> None:
-    proto, t = task.protocol, task.table
-    problems = []
-    train = t[t["split"] == proto.train_split]
-    if len(train) == 0:
-        problems.append(Problem(str(task.data_root), f"no samples in the training split {proto.train_split!r}"))
-    if train["label"].isna().any():
-        problems.append(Problem(str(task.data_root), "training samples without labels"))
-    seen = {"train": set(train["group"])}
-    for name, phase in proto.phases.items():
-        part = t[t["split"] == phase.split]
-        if len(part) == 0:
-            problems.append(Problem(str(task.data_root), f"phase {name}: no samples in split {phase.split!r}"))
-        subjects = set(part["group"])
-        for other, subs in seen.items():
-            shared = subjects & subs
-            if shared:
-                problems.append(Problem(str(task.data_root), f"phase {name} shares {len(shared)} subject(s) with "
-                                        f"{other} (e.g. {sorted(shared)[0]}); the splits must be subject-disjoint"))
-        seen[name] = subjects
+    problems = splitter.check(task)
     if problems:
-        raise ValidationFailed(problems, f"protocol {proto.name}: invalid split")
+        raise ValidationFailed(problems, f"protocol {protocol.name}: invalid split")
+    return task

@@ -169,8 +169,8 @@ def _brokered(method):
 
 def fold_preprocessor(link, scratch: Path, threads: int):
     """The `context.preprocess` of a fold: the shared Preprocessor API over a `FoldCache`."""
-    from harness.preprocess.cache import Cache
-    from harness.preprocess.preprocessor import KINDS, Preprocessor
+    from harness.preprocess.cache import KINDS, Cache
+    from harness.preprocess.preprocessor import Preprocessor
 
     class FoldPreprocessor(Preprocessor):
         pass

@@ -17,7 +17,7 @@ ID_KEY_FILE = ".sample-id-key"
 
 def sample_id_key() -> bytes:
     from harness.paths import harness_home
-    from harness.store.atomic import secret_bytes
+    from harness.fsutil import secret_bytes
 
     return secret_bytes(harness_home() / ID_KEY_FILE)
 

@@ -40,7 +40,7 @@ class RayExecutor(Executor):
         try:
             import ray  # noqa: F401
         except ImportError:
-            raise BadInput("the ray executor needs Ray: pip install 'harness[ray]'")
+            raise BadInput("the ray executor needs Ray: pip install 'harness[ray]'") from None
         super().__init__(workers or os.cpu_count() or 1, **options)
         self.address = address
         self.gpus_per_fold = float(gpus_per_fold)

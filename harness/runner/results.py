@@ -18,7 +18,7 @@ import numpy as np
 
 from harness.runner.supervisor import Launch
 from harness.runner.worker import FoldResult
-from harness.store.names import printable
+from harness.names import printable
 
 #: Record names the harness sets itself; a bundle's own records of these names are dropped (and counted).
 RESERVED = ("sandbox", "isolation", "wall_s", "fold_batched", "log", "cache")

@@ -77,7 +77,7 @@ def _copy_in(dest: Path, listing: dict, indices: list[int], names: list[str], ke
         for i, name in zip(indices, names):
             shutil.copyfile(listing[i], tmp / name)
         (tmp / CONTENT).write_text(key)
-        for attempt in range(3):
+        for _attempt in range(3):
             try:
                 os.rename(tmp, dest)
                 return

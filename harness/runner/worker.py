@@ -34,7 +34,7 @@ class FoldJob:
 
     seed: int
     fold: str
-    bundle: Any              # harness.runner.bundle.Bundle
+    bundle: Any              # harness.bundles.manifest.Bundle
     config: dict[str, Any]
     train: list[Sample]
     test: TestSet
@@ -157,9 +157,11 @@ def _context(job, link: Link, fold: str) -> Context:
     def progress(**info: Any) -> None:
         link.tell({"op": "progress", "info": jsonable(info)})
 
-    ctx = Context(seed=job.seed, fold=fold, progress=progress, **job.context)
-    ctx.__dict__["_preprocessor"] = fold_preprocessor(link, ctx.cache_dir, ctx.threads)
-    return ctx
+    from harness.runner.inner import inner_split
+
+    fields = job.context
+    return Context(seed=job.seed, fold=fold, progress=progress, inner_splitter=inner_split,
+                   preprocessor=fold_preprocessor(link, fields["cache_dir"], fields.get("threads", 1)), **fields)
 
 
 def _labels(link: Link):
@@ -174,7 +176,7 @@ def _labels(link: Link):
 
 def execute(job: FoldJob, link: Link) -> list[FoldResult]:
     """Run one fold. Never raises: a failure comes back as FoldResult.error with the traceback."""
-    from harness.runner.bundle import instantiate
+    from harness.bundles.loader import instantiate
     from harness.runner.labels import with_deferred_labels
 
     result = FoldResult(job.seed, job.fold)
@@ -208,9 +210,9 @@ def execute_batched(job: BatchedJob, link: Link) -> list[FoldResult]:
     """Train all of a seed's folds as one stacked model; one FoldResult per fold (errors reported per fold)."""
     import zlib
 
-    from harness.nn.batched import fit_folds
-    from harness.nn.training import count_parameters
-    from harness.runner.bundle import instantiate
+    from harness.kit.nn.batched import fit_folds
+    from harness.kit.nn.training import count_parameters
+    from harness.bundles.loader import instantiate
     from harness.runner.labels import with_deferred_labels
 
     try:

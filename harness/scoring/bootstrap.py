@@ -10,10 +10,11 @@ over seeds, so the interval is that of the seed-averaged metric (the number the 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 
-from harness.scoring.metrics import confusion, summary
+from harness.scoring.metrics import DEFAULT_METRICS, confusion, summary
 
 DEFAULT_DRAWS = 2000
 DEFAULT_SEED = 20240530  # fixed and recorded, so a CI is reproducible
@@ -37,29 +38,31 @@ def per_group_confusion(y_true: np.ndarray, y_pred: np.ndarray, groups: np.ndarr
 
 
 def bootstrap_ci(y_true: np.ndarray, y_preds: list[np.ndarray], groups: np.ndarray, k: int,
-                 draws: int = DEFAULT_DRAWS, seed: int = DEFAULT_SEED, level: float = 0.95) -> dict[str, Interval]:
-    """95% intervals of UF1/UAR/ACC (averaged over the seeds in `y_preds`), resampling `groups`."""
+                 draws: int = DEFAULT_DRAWS, seed: int = DEFAULT_SEED, level: float = 0.95,
+                 metrics: Sequence[str] = DEFAULT_METRICS) -> dict[str, Interval]:
+    """95% intervals of the metrics (averaged over the seeds in `y_preds`), resampling `groups`."""
     per_seed = np.stack([per_group_confusion(y_true, p, groups, k) for p in y_preds])  # (R, G, K, K)
     n_groups = per_seed.shape[1]
     if n_groups < 2 or draws <= 0:
-        point = {m: float(v.mean()) for m, v in summary(per_seed.sum(axis=1)).items()}
+        point = {m: float(v.mean()) for m, v in summary(per_seed.sum(axis=1), metrics).items()}
         return {m: Interval(v, v) for m, v in point.items()}
     rng = np.random.default_rng(seed)
     picks = rng.integers(0, n_groups, size=(draws, n_groups))
     weights = np.zeros((draws, n_groups))
     np.add.at(weights, (np.repeat(np.arange(draws), n_groups), picks.ravel()), 1.0)
     pooled = np.einsum("bg,rgij->brij", weights, per_seed)  # (B, R, K, K)
-    stats = summary(pooled)
+    stats = summary(pooled, metrics)
     alpha = (1 - level) / 2
     return {m: Interval(float(np.quantile(v.mean(axis=1), alpha)), float(np.quantile(v.mean(axis=1), 1 - alpha)))
             for m, v in stats.items()}
 
 
-def point_scores(y_true: np.ndarray, y_preds: list[np.ndarray], k: int) -> dict[str, dict[str, float]]:
+def point_scores(y_true: np.ndarray, y_preds: list[np.ndarray], k: int,
+                 metrics: Sequence[str] = DEFAULT_METRICS) -> dict[str, dict[str, float]]:
     """Mean and standard deviation over seeds of each metric (std 0 for a single seed)."""
-    values = {m: [] for m in ("uf1", "uar", "acc")}
+    values: dict[str, list[float]] = {m: [] for m in metrics}
     for p in y_preds:
-        for m, v in summary(confusion(y_true, p, k)).items():
+        for m, v in summary(confusion(y_true, p, k), metrics).items():
             values[m].append(float(v))
     return {m: {"mean": float(np.mean(v)), "std": float(np.std(v, ddof=1)) if len(v) > 1 else 0.0,
                 "per_seed": v} for m, v in values.items()}

@@ -1,4 +1,6 @@
-"""UF1 / UAR / ACC from confusion matrices, with K fixed by the protocol.
+"""The metrics, as a registry: each one a name, a title, a direction and a function of the pooled confusion
+matrix, with K fixed by the protocol. A protocol's `metrics:` names them; the report, the store, the boards, the
+expectations and the exported scoring program iterate that list. Adding a metric is one `@register_metric`.
 
 Why confusion matrices: every metric the field reports is a function of the pooled K x K counts, a bincount
 builds them in one pass (much faster than scikit-learn's three metric calls; see tests/bench), and the bootstrap
@@ -10,7 +12,34 @@ gives F1_c = 0 and recall_c = 0 (scikit-learn with zero_division=0 agrees whenev
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
 import numpy as np
+
+from harness.registry import Registry
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    title: str                                   # column header on boards, reports, Codabench
+    higher_is_better: bool
+    compute: Callable[[np.ndarray], np.ndarray]  # pooled confusion (..., K, K) -> value (...)
+    description: str = ""
+
+
+METRICS: Registry[Metric] = Registry("metric")
+#: What a protocol computes when its file names no `metrics`.
+DEFAULT_METRICS = ("uf1", "uar", "acc")
+
+
+def register_metric(name: str, title: str, higher_is_better: bool = True, description: str = ""):
+    """Decorator: register `fn(confusion (..., K, K)) -> (...)` as the metric `name`."""
+    def deco(fn: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
+        METRICS.register(name, Metric(name, title, higher_is_better, fn, description))
+        return fn
+    return deco
 
 
 def confusion(y_true: np.ndarray, y_pred: np.ndarray, k: int, weights: np.ndarray | None = None) -> np.ndarray:
@@ -46,16 +75,31 @@ def per_class(cm: np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
-def summary(cm: np.ndarray) -> dict[str, np.ndarray]:
-    """UF1, UAR and ACC for a matrix or a (..., K, K) stack."""
+@register_metric("uf1", "UF1", description="unweighted mean over the K classes of F1_c = 2TP / (2TP + FP + FN)")
+def uf1(cm: np.ndarray) -> np.ndarray:
+    return per_class(cm)["f1"].mean(axis=-1)
+
+
+@register_metric("uar", "UAR", description="unweighted mean over the K classes of recall_c = TP / N_c")
+def uar(cm: np.ndarray) -> np.ndarray:
+    return per_class(cm)["recall"].mean(axis=-1)
+
+
+@register_metric("acc", "ACC", description="share of samples predicted correctly")
+def acc(cm: np.ndarray) -> np.ndarray:
     cm = np.asarray(cm, dtype=float)
-    pc = per_class(cm)
-    total = cm.sum(axis=(-2, -1))
-    return {
-        "uf1": pc["f1"].mean(axis=-1),
-        "uar": pc["recall"].mean(axis=-1),
-        "acc": _safe_div(np.trace(cm, axis1=-2, axis2=-1), total),
-    }
+    return _safe_div(np.trace(cm, axis1=-2, axis2=-1), cm.sum(axis=(-2, -1)))
+
+
+def summary(cm: np.ndarray, metrics: Sequence[str] = DEFAULT_METRICS) -> dict[str, np.ndarray]:
+    """The named metrics (default UF1, UAR and ACC) for a matrix or a (..., K, K) stack."""
+    cm = np.asarray(cm, dtype=float)
+    return {m: METRICS.get(m).compute(cm) for m in metrics}
+
+
+def title(metric: str) -> str:
+    """A metric's title; a name that is not registered (a report of another harness) is shown upper-cased."""
+    return METRICS.get(metric).title if metric in METRICS else metric.upper()
 
 
 def uf1_uar_acc(y_true, y_pred, k: int) -> tuple[float, float, float]:

@@ -3,7 +3,9 @@
 Format: header `sample_id,prediction`, then one row per test sample. `prediction` is a class name of the
 protocol (case- and space-insensitive) or its 0-based index in the protocol's class order. Optional `p_<class>`
 columns (all K of them, or none) carry probabilities: each in [0, 1], each row summing to 1 within 0.01.
-Every test id exactly once. UTF-8 with or without BOM; LF or CRLF; standard CSV quoting.
+Every test id exactly once. UTF-8 with or without BOM; LF or CRLF; standard CSV quoting. The columns that
+`harness submissions export` adds for a reader (INFORMATIONAL: fold, subject, dataset, truth, seed) are allowed
+and ignored, so that an export is itself a valid predictions file and re-scores to the same numbers.
 
 Every problem is reported with its row (the line number an editor shows; the header is row 1) and column,
 and the file is rejected as a whole: a partially valid submission is never scored.
@@ -27,6 +29,7 @@ import numpy as np
 from harness.errors import BadInput, Problem, ValidationFailed
 
 PROBA_TOLERANCE = 0.01
+INFORMATIONAL = ("fold", "subject", "dataset", "truth", "seed")   # read by people, ignored by the scorer
 MAX_LISTED = 5
 _WS = re.compile(r"\s+")
 
@@ -50,9 +53,9 @@ def read_predictions(path: str | Path, reference_ids: Sequence[str], classes: Se
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise BadInput(f"{path}: no such file")
+        raise BadInput(f"{path}: no such file") from None
     except IsADirectoryError:
-        raise BadInput(f"{path}: is a folder, expected a predictions CSV file")
+        raise BadInput(f"{path}: is a folder, expected a predictions CSV file") from None
     return parse_predictions(data, str(path), reference_ids, classes)
 
 
@@ -79,7 +82,7 @@ def parse_predictions(data: bytes, source: str, reference_ids: Sequence[str], cl
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ValidationFailed([_not_utf8(data, source, exc)], f"{source} is not a valid predictions file")
+        raise ValidationFailed([_not_utf8(data, source, exc)], f"{source} is not a valid predictions file") from None
     if not text or text.isspace():
         raise ValidationFailed([Problem(source, "the file is empty", row=1,
                                         hint="expected a header `sample_id,prediction` and one row per test sample; "
@@ -94,7 +97,7 @@ def parse_predictions(data: bytes, source: str, reference_ids: Sequence[str], cl
         header = next(reader)
     except csv.Error as exc:
         raise ValidationFailed([Problem(source, f"unreadable CSV header: {exc}", row=1)],
-                               f"{source} is not a valid predictions file")
+                               f"{source} is not a valid predictions file") from None
     cols = [norm_name(h) for h in header]
     k = len(classes)
     class_norm = [norm_name(c) for c in classes]
@@ -105,7 +108,7 @@ def parse_predictions(data: bytes, source: str, reference_ids: Sequence[str], cl
         if c in seen:
             problems.append(Problem(source, f"column {header[j]!r} appears twice", row=1, column=header[j]))
         seen.setdefault(c, j)
-        if c not in ("sample_id", "prediction") and c not in proba_cols:
+        if c not in ("sample_id", "prediction", *INFORMATIONAL) and c not in proba_cols:
             hint = "allowed: sample_id, prediction, " + ", ".join(f"p_{c}" for c in class_norm)
             if ";" in header[j] or "\t" in header[j]:
                 hint = "the file must be comma-separated"
@@ -314,11 +317,17 @@ def _parse_proba(raw: list[list[str]], rows: list[int], class_norm: list[str], s
 
 
 def format_predictions(ids: Sequence[str], labels: Sequence[str], proba: np.ndarray | None = None,
-                       classes: Sequence[str] = ()) -> str:
-    """The canonical predictions file as text: `harness template` (empty labels) and the Codabench starting kit."""
+                       classes: Sequence[str] = (), info: dict[str, Sequence[object]] | None = None) -> str:
+    """The canonical predictions file as text: `harness template` (empty labels), the Codabench starting kit,
+    `harness predict` and `harness submissions export` (with `info`: INFORMATIONAL columns, after the id)."""
+    info = info or {}
+    unknown = [k for k in info if k not in INFORMATIONAL]
+    if unknown:
+        raise ValueError(f"not an informational column: {unknown}")
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["sample_id", "prediction"] + ([f"p_{c}" for c in classes] if proba is not None else []))
+    w.writerow(["sample_id", *info, "prediction"] + ([f"p_{c}" for c in classes] if proba is not None else []))
     for i, (sid, lab) in enumerate(zip(ids, labels)):
-        w.writerow([sid, lab] + ([f"{x:.6f}" for x in proba[i]] if proba is not None else []))
+        w.writerow([sid, *(v[i] for v in info.values()), lab]
+                   + ([f"{x:.6f}" for x in proba[i]] if proba is not None else []))
     return buf.getvalue()

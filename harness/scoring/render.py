@@ -5,7 +5,7 @@ report.py into a scoring program that runs where tabulate is not installed.
 """
 from __future__ import annotations
 
-from harness.scoring.report import METRIC_TITLES
+from harness.scoring.metrics import title as metric_title
 
 
 def render_report(report: dict, title: str = "") -> str:
@@ -17,11 +17,19 @@ def render_report(report: dict, title: str = "") -> str:
     lines.append(f"{report['n_samples']} samples from {report['n_subjects']} subjects, K = {len(report['classes'])}"
                  f"{seeds}; 95% CI by bootstrap over subjects ({report['bootstrap']['draws']} draws)")
     rows = []
-    for key, name in METRIC_TITLES.items():
-        v = m[key]
+    for key, v in m.items():
+        name = metric_title(key)
         std = f" ± {v['std']:.4f}" if report["n_seeds"] > 1 else ""
         rows.append([name, f"{v['value']:.4f}{std}", f"[{v['ci'][0]:.4f}, {v['ci'][1]:.4f}]"])
     lines.append(tabulate(rows, headers=["metric", "value", "95% CI"], disable_numparse=True))
+    if report.get("parts"):
+        lines += ["", "per dataset (each dataset's part of the pooled predictions; CI by bootstrap over its subjects)"]
+        keys = list(m)
+        cell = "{0[value]:.4f} [{0[ci][0]:.3f}, {0[ci][1]:.3f}]".format
+        table = [["Full", report["n_samples"], *(cell(m[k]) for k in keys)]]
+        table += [[p["title"], p["n_samples"], *(cell(p["metrics"][k]) for k in keys)]
+                  for p in report["parts"].values()]
+        lines.append(tabulate(table, headers=["part", "N", *(metric_title(k) for k in keys)], disable_numparse=True))
     lines.append("")
     lines.append(tabulate([[p["class"], f"{p['precision']:.3f}", f"{p['recall']:.3f}", f"{p['f1']:.3f}", p["support"]]
                            for p in report["per_class"]], headers=["class", "precision", "recall", "F1", "support"],

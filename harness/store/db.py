@@ -5,7 +5,13 @@ half-written one), `BEGIN IMMEDIATE` serialises the read-check-insert of phase l
 file needs no server. WAL mode lets leaderboards be rendered while a run writes.
 
 Tables: submissions (one evaluated entry on a board), runs (one seed of a submission), folds (done folds of a
-run), predictions (per sample), scores (the pooled result of a submission), meta (schema version).
+run), predictions (per sample), scores (the pooled report of a submission), metric_scores (one row per metric of
+a scored submission: value, 95% interval, std over seeds; whatever metrics its protocol computes), meta (schema
+version).
+
+Schema versions: 1 kept UF1, UAR and ACC as columns of `scores`; 2 keeps them (and any other metric) as rows of
+`metric_scores`. Opening a store of an older version migrates it in place, in one transaction (all or nothing),
+and records the new version; a store of a newer version than this harness is refused, never altered.
 """
 from __future__ import annotations
 
@@ -19,7 +25,7 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from harness.errors import EXIT_CHECK_FAILED, BadInput, HarnessError, LimitReached
-from harness.store.names import check_name
+from harness.names import check_name
 
 
 class SubmissionNotRunning(HarnessError):
@@ -28,7 +34,7 @@ class SubmissionNotRunning(HarnessError):
     exit_code = EXIT_CHECK_FAILED
 
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -83,12 +89,31 @@ CREATE TABLE IF NOT EXISTS scores (
     submission_id INTEGER PRIMARY KEY REFERENCES submissions(id),
     n_samples INTEGER NOT NULL,
     n_seeds INTEGER NOT NULL,
-    uf1 REAL NOT NULL, uf1_low REAL NOT NULL, uf1_high REAL NOT NULL, uf1_std REAL NOT NULL,
-    uar REAL NOT NULL, uar_low REAL NOT NULL, uar_high REAL NOT NULL, uar_std REAL NOT NULL,
-    acc REAL NOT NULL, acc_low REAL NOT NULL, acc_high REAL NOT NULL, acc_std REAL NOT NULL,
-    detail TEXT NOT NULL
+    detail TEXT NOT NULL                  -- the score report (harness.scoring.report), as JSON
+);
+CREATE TABLE IF NOT EXISTS metric_scores (
+    submission_id INTEGER NOT NULL REFERENCES submissions(id),
+    metric TEXT NOT NULL,
+    value REAL NOT NULL, low REAL NOT NULL, high REAL NOT NULL, std REAL NOT NULL,
+    PRIMARY KEY (submission_id, metric)
 );
 """
+
+
+def _v1_to_v2(conn: sqlite3.Connection) -> None:
+    """UF1/UAR/ACC columns of `scores` -> rows of `metric_scores`; `scores` keeps the report only."""
+    conn.execute("CREATE TABLE scores_v2 (submission_id INTEGER PRIMARY KEY REFERENCES submissions(id), "
+                 "n_samples INTEGER NOT NULL, n_seeds INTEGER NOT NULL, detail TEXT NOT NULL)")
+    conn.execute("INSERT INTO scores_v2 SELECT submission_id, n_samples, n_seeds, detail FROM scores")
+    for m in ("uf1", "uar", "acc"):
+        conn.execute(f"INSERT INTO metric_scores SELECT submission_id, '{m}', {m}, {m}_low, {m}_high, {m}_std "
+                     "FROM scores")
+    conn.execute("DROP TABLE scores")
+    conn.execute("ALTER TABLE scores_v2 RENAME TO scores")
+
+
+#: version -> the step that brings a store of that version to the next one
+MIGRATIONS = {1: _v1_to_v2}
 
 
 def utcnow() -> str:
@@ -164,16 +189,23 @@ class Store:
             self.conn.execute("COMMIT")
 
     def _migrate(self) -> None:
+        """Create a new store, or bring an older one to SCHEMA_VERSION in place, in one transaction."""
         with self.transaction():
-            for stmt in SCHEMA.split(";"):
+            self.conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            row = self.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            has_scores = self.conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type='table' AND name='scores'").fetchone() is not None
+            version = int(row[0]) if row is not None else (1 if has_scores else SCHEMA_VERSION)
+            if version > SCHEMA_VERSION:
+                raise BadInput(f"results store {self.path} has schema version {version}, newer than this harness "
+                               f"({SCHEMA_VERSION}); upgrade harness or point HARNESS_STORE elsewhere")
+            for stmt in SCHEMA.split(";"):  # IF NOT EXISTS: an older store keeps its tables for the migrations
                 if stmt.strip():
                     self.conn.execute(stmt)
-            row = self.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-            if row is None:
-                self.conn.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-            elif int(row[0]) > SCHEMA_VERSION:
-                raise BadInput(f"results store {self.path} has schema version {row[0]}, newer than this harness "
-                               f"({SCHEMA_VERSION}); upgrade harness or point HARNESS_STORE elsewhere")
+            while version < SCHEMA_VERSION:
+                MIGRATIONS[version](self.conn)
+                version += 1
+            self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(version),))
 
     # ----- submissions -------------------------------------------------------------------------------------
     def _check_limits(self, protocol: str, phase: str, team: str, limits, now: str) -> None:
@@ -326,6 +358,11 @@ class Store:
                 for r in self.conn.execute("SELECT sample_id, prediction, proba FROM predictions WHERE run_id=?",
                                            (run_id,))}
 
+    def prediction_folds(self, run_id: int) -> dict[str, str]:
+        """sample id -> the fold that predicted it (`harness submissions export`)."""
+        return {r[0]: r[1] for r in self.conn.execute("SELECT sample_id, fold FROM predictions WHERE run_id=?",
+                                                      (run_id,))}
+
     # ----- scores ------------------------------------------------------------------------------------------
     def record_scores(self, submission_id: int, report: dict[str, Any], provenance: dict | None = None) -> None:
         """Store a submission's pooled scores and mark it scored, in one transaction.
@@ -344,12 +381,17 @@ class Store:
                               (utcnow(), submission_id))
 
     def _insert_scores(self, submission_id: int, report: dict[str, Any]) -> None:
-        m = report["metrics"]
-        self.conn.execute(
-            "INSERT OR REPLACE INTO scores VALUES (?,?,?, ?,?,?,?, ?,?,?,?, ?,?,?,?, ?)",
-            (submission_id, report["n_samples"], report["n_seeds"],
-             *[v for k in ("uf1", "uar", "acc") for v in (m[k]["value"], m[k]["ci"][0], m[k]["ci"][1], m[k]["std"])],
-             json.dumps(report, default=str)))
+        self.conn.execute("INSERT OR REPLACE INTO scores VALUES (?,?,?,?)",
+                          (submission_id, report["n_samples"], report["n_seeds"], json.dumps(report, default=str)))
+        self.conn.execute("DELETE FROM metric_scores WHERE submission_id=?", (submission_id,))
+        self.conn.executemany("INSERT INTO metric_scores VALUES (?,?,?,?,?,?)",
+                              [(submission_id, m, v["value"], v["ci"][0], v["ci"][1], v["std"])
+                               for m, v in report["metrics"].items()])
+
+    def metric_values(self, submission_id: int) -> dict[str, float]:
+        """metric -> value of a scored submission (the long table)."""
+        return {r[0]: r[1] for r in self.conn.execute(
+            "SELECT metric, value FROM metric_scores WHERE submission_id=? ORDER BY metric", (submission_id,))}
 
     def scores(self, submission_id: int) -> dict | None:
         r = self.conn.execute("SELECT detail FROM scores WHERE submission_id=?", (submission_id,)).fetchone()
@@ -383,12 +425,21 @@ class Store:
             self._insert_scores(sid, report)
             return sid
 
-    def board(self, protocol: str, phase: str | None) -> list[tuple[SubmissionRow, dict]]:
-        """Scored submissions of one board with their score reports."""
-        rows = self.conn.execute(
-            "SELECT s.*, c.detail FROM submissions s JOIN scores c ON c.submission_id = s.id "
-            "WHERE s.protocol=? AND s.phase=? AND s.status='scored' ORDER BY s.id", (protocol, phase or "")).fetchall()
+    def board(self, protocol: str, phase: str | None, version: str | None = None) -> list[tuple[SubmissionRow, dict]]:
+        """Scored submissions of one board (of one protocol version, when given) with their score reports."""
+        q = ("SELECT s.*, c.detail FROM submissions s JOIN scores c ON c.submission_id = s.id "
+             "WHERE s.protocol=? AND s.phase=? AND s.status='scored'")
+        args: list[Any] = [protocol, phase or ""]
+        if version is not None:
+            q, args = q + " AND s.protocol_version=?", args + [version]
+        rows = self.conn.execute(q + " ORDER BY s.id", args).fetchall()
         return [(self._row(r), json.loads(r["detail"])) for r in rows]
+
+    def board_versions(self, protocol: str, phase: str | None) -> dict[str, int]:
+        """protocol version -> scored submissions of this board under it."""
+        return {r[0]: r[1] for r in self.conn.execute(
+            "SELECT protocol_version, COUNT(*) FROM submissions WHERE protocol=? AND phase=? AND status='scored' "
+            "GROUP BY protocol_version ORDER BY protocol_version", (protocol, phase or ""))}
 
 
 def open_store(path: Path | str | None = None) -> Store:

@@ -4,7 +4,7 @@
 release layout (read back unchanged by the real adapters) plus ground truth under `ROOT/_truth/`.
 
 Modules, one job each:
-- specs: the real releases as data (frame rates, class and split counts, naming)
+- specs: each release as the generator sees it, asked of its dataset adapter (official counts, synthetic layout)
 - config: the generator's knobs (frozen dataclass, recorded in the manifest)
 - face: procedural face per subject, drawn in layers
 - aus: FACS action units as local displacement fields
@@ -19,14 +19,3 @@ from __future__ import annotations
 
 GENERATOR_VERSION = "1.1"  # 1.1: planted defects and their errata, release cell types
 
-
-def __getattr__(name: str):  # lazy: importing the package must not import numpy/cv2
-    if name in ("load_truth", "Truth"):
-        from harness.synth import truth
-
-        return getattr(truth, name)
-    if name == "generate":
-        from harness.synth.writer import generate
-
-        return generate
-    raise AttributeError(name)

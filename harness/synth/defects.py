@@ -22,79 +22,35 @@ ids are those of the rows as written (a CAS(ME)^3 id keeps the onset as written)
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from harness.synth.seeds import rng
 
-Frames = tuple[int, "int | None", int]
-
-
-@dataclass(frozen=True)
-class DefectKind:
-    name: str
-    like: str                            # the real row it imitates
-    corrupt: Callable[[Frames], Frames]  # planned (onset, apex, offset) -> as written
-    listed: bool                         # corrected by the synthetic errata; else left to the defect policy
-    needs_apex: bool = False
-    same_clip_as: str | None = None      # plant in the clip of another kind's row when the clip allows it
-
-
-def _apex_before_onset(f: Frames) -> Frames:
-    on, ap, off = f
-    return on, max(0, on - 29), off
-
-
-def _digit_slip(f: Frames) -> Frames:  # SAMM 032_3_1: apex 4945 (or 4930) written 1930
-    on, ap, off = f
-    return on, (ap - 3000 if ap - 3000 >= 0 else ap // 3), off
-
-
-PLANTED: dict[str, tuple[DefectKind, ...]] = {
-    "casme3": (
-        DefectKind("apex-before-onset", "CAS(ME)^3 row 130 (apex 83, onset 112)", _apex_before_onset, True, True),
-        DefectKind("offset-digits-appended", "CAS(ME)^3 row 710 (offset 34 written 3460)",
-                   lambda f: (f[0], f[1], f[2] * 100 + 60), True),
-        DefectKind("onset-after-offset", "CAS(ME)^3 row 751 (onset 2647 written 3647)",
-                   lambda f: (f[0] + 1000, f[1], f[2]), True),
-        DefectKind("onset-apex-zero", "CAS(ME)^3 row 752 (onset and apex 0)", lambda f: (0, 0, f[2]), True, True),
-        DefectKind("offset-zero", "CAS(ME)^3 row 798 (offset 0)", lambda f: (f[0], f[1], 0), True),
-        DefectKind("offset-zero-again", "CAS(ME)^3 row 800 (a second offset 0 in the same clip)",
-                   lambda f: (f[0], f[1], 0), True, same_clip_as="offset-zero"),
-        DefectKind("offset-zero-unlisted", "a defect no erratum lists (policy: sample excluded)",
-                   lambda f: (f[0], f[1], 0), False),
-    ),
-    "samm": (
-        DefectKind("apex-after-offset", "SAMM row 140 (apex 1143, offset 1134)",
-                   lambda f: (f[0], f[2] + 9, f[2]), True, True),
-        DefectKind("apex-digit-slip", "SAMM row 147 (apex 1930, onset 4896)", _digit_slip, True, True),
-        DefectKind("apex-outside-unlisted", "a defect no erratum lists (policy: apex treated as missing)",
-                   lambda f: (f[0], f[2] + 20, f[2]), False, True),
-    ),
-}
-FIELDS = {"casme3": ("Onset", "Apex", "Offset"), "samm": ("Onset Frame", "Apex Frame", "Offset Frame")}
 SOURCE = "plan"
 
 
-def plant(plan) -> None:
-    """Write the defects of PLANTED[plan.key] into a planned dataset (deterministic in its seed): each chosen
-    event keeps its planned annotation and gains `released`, what the written file says. Fewer defects than kinds
-    when the corpus has fewer events; the events of a CAS(ME)^3 clip `j` are written with clip `J`, as the
-    release writes one of its clips."""
-    from harness.synth.plan import SAMPLE_IDS
+def _spec(plan):
+    from harness.synth.specs import get_spec
 
-    kinds = PLANTED.get(plan.key, ())
+    return get_spec(plan.key)
+
+
+def plant(plan) -> None:
+    """Write the defects the adapter's synthetic layout lists into a planned dataset (deterministic in its seed):
+    each chosen event keeps its planned annotation and gains `released`, what the written file says. Fewer defects
+    than kinds when the corpus has fewer events; the first clip whose folder the layout writes under another name
+    in the annotation gets it (CAS(ME)^3 writes its clip `j` as `J`)."""
+    spec = _spec(plan)
+    kinds = spec.defects
     events = [(c, e) for s in plan.subjects for c in s.clips for e in c.events]
-    if plan.key == "casme3":
-        for c, e in events:
-            if c.clip == "j":
-                c.written_clip = "J"
-                break
+    for folder, written in spec.written_clip.items():
+        c = next((c for c, _ in events if c.clip == folder), None)
+        if c is not None:
+            c.written_clip = written
+    sample_id = spec.sample_id
     if not kinds or not events:
-        _reidentify(plan, SAMPLE_IDS[plan.key])
+        _reidentify(plan, sample_id)
         return
-    sample_id = SAMPLE_IDS[plan.key]
     r = rng(plan.seed, plan.key, "defects")
     order = [events[i] for i in r.permutation(len(events))]
     taken: dict[str, tuple] = {}
@@ -125,17 +81,17 @@ def _reidentify(plan, sample_id) -> None:
 def errata_document(plan, header_row: int, file_name: str, sheet: str, version: str) -> dict | None:
     """The synthetic release's errata (the harness errata format) for the listed defects planted in `plan`, or
     None when there are none. Rows are the sheet rows the adapter writes (records in plan order)."""
+    spec = _spec(plan)
     records = plan.records()
     events = [e for s in plan.subjects for c in s.clips for e in c.events]
     corrections = []
-    on_f, ap_f, off_f = FIELDS[plan.key]
+    on_f, ap_f, off_f = spec.key_frame_columns
     for i, (rec, e) in enumerate(zip(records, events)):
-        kind = next((k for k in PLANTED[plan.key] if k.name == e.defect), None) if e.defect else None
+        kind = next((k for k in spec.defects if k.name == e.defect), None) if e.defect else None
         if kind is None or not kind.listed:
             continue
-        identity = {"Subject": rec.subject, "Filename": rec.clip}
-        if plan.key == "casme3":
-            identity["Onset"] = e.released[0]  # one clip holds several MEs: the onset as written names the row
+        cells = {"Subject": rec.subject, "Filename": rec.clip, on_f: e.released[0]}  # the onset as written
+        identity = {c: cells[c] for c in spec.identity_columns}
         for field, planned, written in zip((on_f, ap_f, off_f), e.annotated, e.released):
             if planned != written:
                 corrections.append({"row": header_row + 1 + i, "identity": identity, "field": field,
@@ -157,7 +113,7 @@ def write_errata(plan, truth_dir: Path, version: str) -> Path | None:
     from harness.datasets import get_adapter
     from harness.datasets.errata import SYNTHETIC_FILE
 
-    if plan.key not in FIELDS:
+    if _spec(plan).key_frame_columns is None:
         return None
     adapter = get_adapter(plan.key)
     doc = errata_document(plan, adapter.header_row, adapter.annotation_name, adapter.annotation_sheet, version)
@@ -170,7 +126,7 @@ def write_errata(plan, truth_dir: Path, version: str) -> Path | None:
 
 def planted_summary(plan) -> list[dict]:
     """For the manifest: every planted defect, its sample id and whether the synthetic errata list it."""
-    kinds = {k.name: k for k in PLANTED.get(plan.key, ())}
+    kinds = {k.name: k for k in _spec(plan).defects}
     return [{"sample_id": e.sample_id, "kind": e.defect, "listed": kinds[e.defect].listed,
              "written": list(e.released), "planned": list(e.annotated)}
             for s in plan.subjects for c in s.clips for e in c.events if e.defect]

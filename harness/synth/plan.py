@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Callable
-
 import numpy as np
 
 from harness.datasets.base import AnnotationRecord
@@ -19,7 +17,8 @@ from harness.synth.config import SynthConfig
 from harness.synth.face import FaceParams, face_unit, sample_face
 from harness.synth.prototypes import objective_class, sample_aus
 from harness.synth.seeds import derive_seed, rng
-from harness.synth.specs import DatasetSpec, SplitSpec
+from harness.datasets.synthetic import OfficialSplit as SplitSpec
+from harness.synth.specs import DatasetSpec
 
 
 @dataclass
@@ -110,9 +109,9 @@ class DatasetPlan:
 
 
 def _objective_column(key: str, e: EventPlan) -> dict:
-    from harness.synth.specs import SPECS
+    from harness.synth.specs import get_spec
 
-    col = SPECS[key].objective_class
+    col = get_spec(key).objective_class
     return {col: e.objective} if col else {}
 
 
@@ -140,58 +139,6 @@ def subject_numbers(r: np.random.Generator, spec: DatasetSpec, n: int) -> list[i
     lo, hi = spec.subject_pool
     hi = max(hi, lo + n - 1)
     return sorted(int(x) for x in r.choice(np.arange(lo, hi + 1), size=n, replace=False))
-
-
-# ----- clip naming (registry keyed by DatasetSpec.clip_style) -----------------------------------------------------
-ClipNamer = Callable[[np.random.Generator, int, str, list[str]], list[str]]
-SMIC_SHORT = {"negative": "ne", "positive": "po", "surprise": "sur"}
-
-
-def _names_dfme(r, number, subject, labels):
-    return [f"{subject}_{i + 1:02d}" for i in range(len(labels))]
-
-
-def _names_casme3(r, number, subject, labels):
-    letters = "abcdefghijklmnopqrstuvwxyz"
-    picks = sorted(r.choice(13 if len(labels) <= 13 else 26, size=len(labels), replace=False))
-    return [letters[i] for i in picks]
-
-
-def _names_casme2(r, number, subject, labels):
-    pairs = r.choice(19 * 9, size=len(labels), replace=False)
-    return [f"EP{p // 9 + 1:02d}_{p % 9 + 1:02d}{'f' if r.random() < 0.5 else ''}" for p in pairs]
-
-
-def _names_samm(r, number, subject, labels):
-    counts: dict[int, int] = {}
-    out = []
-    for _ in labels:
-        ind = int(r.integers(1, 8))
-        counts[ind] = counts.get(ind, 0) + 1
-        out.append(f"{number:03d}_{ind}_{counts[ind]}")
-    return out
-
-
-def _names_smic(r, number, subject, labels):
-    counts: dict[str, int] = {}
-    out = []
-    for lab in labels:
-        counts[lab] = counts.get(lab, 0) + 1
-        out.append(f"{subject}_{SMIC_SHORT[lab]}_{counts[lab]:02d}")
-    return out
-
-
-CLIP_NAMERS: dict[str, ClipNamer] = {"dfme": _names_dfme, "casme3": _names_casme3, "casme2": _names_casme2,
-                                     "samm": _names_samm, "smic": _names_smic}
-
-# sample id as the adapter builds it, keyed by dataset
-SAMPLE_IDS: dict[str, Callable[[str, str, int], str]] = {
-    "dfme": lambda subject, clip, onset: clip,
-    "casme3": lambda subject, clip, onset: f"{subject}_{clip}_{onset}",
-    "casme2": lambda subject, clip, onset: f"{subject}/{clip}",
-    "samm": lambda subject, clip, onset: clip,
-    "smic": lambda subject, clip, onset: clip,
-}
 
 
 # ----- planning ------------------------------------------------------------------------------------------------
@@ -250,27 +197,27 @@ def _finish(spec: DatasetSpec, config: SynthConfig, seed: int, subject_plans: li
 
 def _plan_official(spec: DatasetSpec, config: SynthConfig, seed: int) -> list[SubjectPlan]:
     """Every split at its release's size: its subjects, its samples, its exact label and frame-rate counts (a
-    DFME subject keeps one frame rate, so the subjects of a rate share exactly its samples), and the release's
-    `OfficialLayout` (subjects holding only some labels, pinned rows, clips per subject)."""
-    layout = spec.official
+    DFME subject keeps one frame rate, so the subjects of a rate share exactly its samples), its clip folders and
+    label-only subjects (`OfficialSplit`), and the rows a protocol names (`SyntheticLayout.pinned`)."""
     r = rng(seed, spec.key, "plan", "official")
-    pinned_numbers = sorted({number for number, _, _ in layout.pinned})
+    pinned_numbers = sorted({number for number, _, _ in spec.pinned})
     lo, hi = spec.subject_pool
     pool = [n for n in range(lo, max(hi, lo + spec.official_subjects - 1) + 1) if n not in pinned_numbers]
     numbers = pinned_numbers + [int(n) for n in r.choice(pool, spec.official_subjects - len(pinned_numbers),
                                                           replace=False)]
     numbers = [numbers[j] for j in r.permutation(len(numbers))]
-    drafts: list[tuple[SplitSpec, int, float, list[str]]] = []
+    drafts: list[list[tuple[SplitSpec, int, float, list[str]]]] = []
     start = 0
     for split in spec.splits:
         subs = numbers[start:start + split.subjects]
         start += split.subjects
-        drafts += _official_split(r, spec, split, subs)
-    clips = _clips_per_subject(r, spec, [len(labels) for _, _, _, labels in drafts])
+        drafts.append(_official_split(r, spec, split, subs))
     plans = []
-    for (split, number, fps, labels), n_clips in zip(drafts, clips):
-        pins = tuple((clip, label) for n, clip, label in layout.pinned if n == number)
-        plans.append(_plan_subject(spec, config, seed, split, number, fps, labels, n_clips, pins))
+    for split, draft in zip(spec.splits, drafts):
+        clips = _clips_per_subject(r, spec, split, [len(labels) for _, _, _, labels in draft])
+        for (_, number, fps, labels), n_clips in zip(draft, clips):
+            pins = tuple((clip, label) for n, clip, label in spec.pinned if n == number)
+            plans.append(_plan_subject(spec, config, seed, split, number, fps, labels, n_clips, pins))
     return plans
 
 
@@ -299,11 +246,11 @@ def _official_split(r: np.random.Generator, spec: DatasetSpec, split: SplitSpec,
                 raise ValueError(f"{spec.key}: the official layout asks for more labels than {split.name} holds")
             given[number].append(labels.pop(j))
 
-    pinned = [(n, label) for n, _, label in spec.official.pinned if n in given]
+    pinned = [(n, label) for n, _, label in spec.pinned if n in given]
     for number, label in pinned:  # a pinned row is its subject's first label (and its own clip)
         given[number].append(labels.pop(labels.index(label)))
     free = [n for n in subs if n not in {p for p, _ in pinned}]
-    for n_subjects, only in spec.official.label_only:
+    for n_subjects, only in split.label_only:
         for number in free[:n_subjects]:
             take(number, lambda lab, only=only: lab in only)
         free = free[n_subjects:]
@@ -312,13 +259,16 @@ def _official_split(r: np.random.Generator, spec: DatasetSpec, split: SplitSpec,
     return [(split, n, fps_of[n], given[n]) for n in subs]
 
 
-def _clips_per_subject(r: np.random.Generator, spec: DatasetSpec, samples: list[int]) -> list[int | None]:
-    """How many clips hold each subject's samples: `OfficialLayout.clips` shared in proportion to the samples,
-    at least one and at most min(samples, `max_clips_per_subject`) each; None (one clip per sample) without it."""
-    total = spec.official.clips
+def _clips_per_subject(r: np.random.Generator, spec: DatasetSpec, split: SplitSpec, samples: list[int]
+                       ) -> list[int | None]:
+    """How many clips hold each subject's samples: the split's `clips` shared in proportion to the samples, at
+    least one and at most min(samples, the layout's `max_clips_per_subject`) each; None (one clip per sample)
+    where the split gives no clip count."""
+    total = split.clips
     if total is None:
         return [None] * len(samples)
-    caps = [min(n, spec.max_clips_per_subject) for n in samples]
+    cap = spec.max_clips_per_subject
+    caps = [n if cap is None else min(n, cap) for n in samples]
     if not len(samples) <= total <= sum(caps):
         raise ValueError(f"{spec.key}: {total} clips cannot hold {sum(samples)} samples of {len(samples)} subjects")
     clips = allocate(total, {k: n for k, n in enumerate(samples)}, minimum=1)
@@ -362,9 +312,7 @@ def _plan_subject(spec: DatasetSpec, config: SynthConfig, seed: int, split: Spli
             k = hi
         groups.append(rest[:k])
         rest = rest[k:]
-    names = CLIP_NAMERS[spec.clip_style](r, number, subject, [g[0] for g in groups])
-    if pinned:
-        names = _with_pinned(names, [clip for clip, _ in pinned])
+    names = _with_pinned(spec.clip_names(r, number, subject, [g[0] for g in groups]), [clip for clip, _ in pinned])
     clips = []
     for name, group in zip(names, groups):
         clips.append(_plan_clip(spec, config, seed, split, subject, name, fps, group, face))
@@ -373,14 +321,15 @@ def _plan_subject(spec: DatasetSpec, config: SynthConfig, seed: int, split: Spli
 
 
 def _with_pinned(names: list[str], pinned: list[str]) -> list[str]:
-    """The first names replaced by the pinned ones; a drawn name equal to a pinned one loses or gains CASME II's
-    trailing `f` (both spellings are release names)."""
-    out = list(pinned) + names[len(pinned):]
-    for i in range(len(pinned), len(out)):
-        if out[i] in out[:i]:
-            out[i] = out[i][:-1] if out[i].endswith("f") else out[i] + "f"
-    if len(set(out)) != len(out):
-        raise ValueError(f"clip names collide with the pinned ones: {out}")
+    """The adapter's drawn names with the pinned ones first: a pinned name already drawn swaps into its place,
+    any other takes the place of the name drawn there (so the names stay the adapter's and stay distinct)."""
+    out = list(names)
+    for i, name in enumerate(pinned):
+        if name in out:
+            j = out.index(name)
+            out[i], out[j] = out[j], out[i]
+        else:
+            out[i] = name
     return out
 
 
@@ -441,7 +390,7 @@ def _plan_clip(spec: DatasetSpec, config: SynthConfig, seed: int, split: SplitSp
             apex = None
         if spec.folder_is_annotation:  # the clip folder is the annotation: first..last frame, no apex
             ann, apex = (first, None, last), None
-        sid = SAMPLE_IDS[spec.key](subject, clip, ann[0])
+        sid = spec.sample_id(subject, clip, ann[0])
         events.append(EventPlan(sid, label, emotion, noisy, aus, event, (ann[0], apex, ann[2]),
                                 objective_class(aus)))
 
@@ -467,9 +416,7 @@ def _plan_clip(spec: DatasetSpec, config: SynthConfig, seed: int, split: SplitSp
     head = nuisance.head_track(rng(seed, spec.key, subject, clip, "head"), times, centre,
                                config.head_motion, config.head_rotation)
     gain = nuisance.flicker_gain(rng(seed, spec.key, subject, clip, "flicker"), times, config.flicker)
-    extra = {}
-    if spec.key == "samm":
-        extra = {"Inducement Code": int(clip.split("_")[1]), "Notes": ""}
+    extra = spec.extra(clip)
     return ClipPlan(dataset=spec.key, subject=subject, clip=clip, split=split.name, fps=fps, first=first,
                     last=last, pose=pose, events=events, au_names=names, amplitude=amplitude, intensity=intensity,
                     head=head, gain=gain, noise_seed=derive_seed(seed, spec.key, subject, clip, "noise"),

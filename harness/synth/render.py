@@ -75,7 +75,7 @@ def render_clip(clip: ClipPlan, face, big, job: RenderJob) -> int:
     import cv2
 
     from harness.datasets import get_adapter
-    from harness.datasets.frames import write_frame
+    from harness.imageio import write_frame
     from harness.synth.aus import BLINK, evaluate, unit_components
     from harness.synth.face import face_box, face_unit, landmarks, place
     from harness.synth.truth import build_clip_truth, clip_path, dump_json

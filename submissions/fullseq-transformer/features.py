@@ -65,19 +65,19 @@ class FeatureConfig:
         return 2 if self.mode == "onset_apex" else self.max_len
 
     def face(self):
-        from harness.preprocess.config import FaceConfig
+        from harness.kit.preprocessing import FaceConfig
 
         return FaceConfig(size=self.face_size, drift=self.drift)
 
     def flow(self):
-        from harness.preprocess.config import FlowConfig
+        from harness.kit.preprocessing import FlowConfig
 
         return FlowConfig(self.flow_backend, params=dict(self.flow_params or {}))
 
 
 def shape_sequence(values: np.ndarray, fps: float, cfg: FeatureConfig, apex_position: int | None = None) -> np.ndarray:
     """(T, R, 2) per-frame motion at the source rate -> the model's (T', R, 2) sequence, T' <= cfg.steps."""
-    from harness.preprocess.temporal import resample_rate, temporal_normalise
+    from harness.kit.preprocessing import resample_rate, temporal_normalise
 
     values = np.asarray(values, dtype=np.float32)
     if cfg.mode == "onset_apex":
@@ -106,7 +106,7 @@ def pad_batch(seqs: Sequence[np.ndarray], length: int) -> tuple[np.ndarray, np.n
 
 def sample_sequence(sample, preprocess, cfg: FeatureConfig) -> np.ndarray:
     """One sample's model sequence from the shared preprocessing (cached region motion at the source rate)."""
-    from harness.preprocess.regions import AU_REGIONS
+    from harness.kit.preprocessing import AU_REGIONS
 
     full = cfg.mode != "onset_apex"
     # The full sequence is resampled to cfg.rate anyway: compute only the frames nearest that grid (a 500 fps
@@ -147,12 +147,12 @@ def mirror(seq: np.ndarray, names: Sequence[str]) -> np.ndarray:
 
 
 def region_names() -> tuple[str, ...]:
-    from harness.preprocess.regions import AU_REGIONS
+    from harness.kit.preprocessing import AU_REGIONS
 
     return tuple(AU_REGIONS)
 
 
 def n_regions() -> int:
-    from harness.preprocess.regions import AU_REGIONS
+    from harness.kit.preprocessing import AU_REGIONS
 
     return len(AU_REGIONS)

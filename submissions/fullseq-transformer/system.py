@@ -5,18 +5,17 @@ Config keys (all flat, from the profile plus `--set` overrides; sources in READM
   global_p;
 - model (`model.FullSequenceTransformer`): dim, depth, heads, dim_head, mlp_dim, dropout, emb_dropout,
   region_attention, readout;
-- training (`harness.nn.training.TrainConfig`): epochs, batch_size, lr, weight_decay, optimizer, scheduler, gamma,
+- training (`harness.kit.nn.training.TrainConfig`): epochs, batch_size, lr, weight_decay, optimizer, scheduler, gamma,
   class_weighting, label_smoothing, grad_clip, early_stopping, patience, amp; plus inner_fraction (share of the
   training subjects held out for early stopping, only when early_stopping is on).
 """
 from __future__ import annotations
 
-from dataclasses import fields
 from typing import Any
 
 import numpy as np
 
-from harness.api import Context, Prediction, TestSet, TrainSet
+from harness.api import Context, Prediction, TestSet, TrainSet, split_config
 
 from .features import FeatureConfig, extract, mirror, n_regions, pad_batch, region_names
 
@@ -28,21 +27,13 @@ class FullSeqTransformer:
     """fit/predict of He et al.'s full-sequence evolution transformer on shared region-motion features."""
 
     def __init__(self, **config: Any):
-        from harness.nn.training import TrainConfig
+        from harness.kit.nn.training import TrainConfig
 
-        feature_keys = {f.name for f in fields(FeatureConfig)}
-        train_keys = set(TrainConfig.__dataclass_fields__)
-        known = feature_keys | train_keys | set(_MODEL_KEYS) | {"inner_fraction", "mirror_augment"}
-        unknown = sorted(set(config) - known)
-        if unknown:
-            from harness.registry import suggest
-
-            raise TypeError("; ".join(suggest(k, sorted(known), "fullseq-transformer setting") for k in unknown))
-        self.features = FeatureConfig(**{k: v for k, v in config.items() if k in feature_keys})
-        self.train_cfg = TrainConfig.from_config(config)
-        self.model_cfg = {k: config[k] for k in _MODEL_KEYS if k in config}
-        self.inner_fraction = float(config.get("inner_fraction", 0.2))
-        self.mirror_augment = bool(config.get("mirror_augment", False))
+        self.features, self.train_cfg, self.model_cfg, extra = split_config(
+            config, FeatureConfig, TrainConfig, set(_MODEL_KEYS), {"inner_fraction": 0.2, "mirror_augment": False},
+            what="fullseq-transformer setting")
+        self.inner_fraction = float(extra["inner_fraction"])
+        self.mirror_augment = bool(extra["mirror_augment"])
         self.model = None
         self.scale_: float = 1.0
 
@@ -62,8 +53,8 @@ class FullSeqTransformer:
 
     # --- the bundle contract ------------------------------------------------------------------------------------
     def fit(self, train: TrainSet, context: Context) -> None:
-        from harness.nn.latency import latency_per_clip_ms
-        from harness.nn.training import count_parameters, fit
+        from harness.kit.nn.latency import latency_per_clip_ms
+        from harness.kit.nn.training import count_parameters, fit
 
         seqs, positions = extract(train, context.preprocess, self.features, context)
         if not seqs:
@@ -95,7 +86,7 @@ class FullSeqTransformer:
             context.record("best_epoch", history.best_epoch)
 
     def predict(self, test: TestSet, context: Context) -> Prediction:
-        from harness.nn.training import predict_proba
+        from harness.kit.nn.training import predict_proba
 
         if self.model is None:
             raise RuntimeError("predict() before fit()")
@@ -116,7 +107,7 @@ class FullSeqTransformer:
         """
         import zlib
 
-        from harness.nn.batched import BatchedSpec
+        from harness.kit.nn.batched import BatchedSpec
 
         from .model import FullSequenceTransformer
 

@@ -18,12 +18,12 @@ selection on anything but training data.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from harness.api import Context, Prediction, TestSet, TrainSet
+from harness.api import Context, Prediction, TestSet, TrainSet, split_config
 
 
 @dataclass(frozen=True)
@@ -72,16 +72,10 @@ class Config:
 
     @classmethod
     def from_dict(cls, config: dict[str, Any]) -> "Config":
-        names = {f.name for f in fields(cls)}
-        unknown = sorted(set(config) - names)
-        if unknown:
-            from harness.registry import suggest
-
-            raise TypeError("; ".join(suggest(k, sorted(names), "htnet-esaat parameter") for k in unknown))
         values = dict(config)
         if "depths" in values:
             values["depths"] = tuple(int(d) for d in values["depths"])
-        cfg = cls(**values)
+        (cfg,) = split_config(values, cls, what="htnet-esaat parameter")
         if not 0 <= cfg.finetune_epochs <= cfg.epochs:
             raise ValueError(f"finetune_epochs must be in [0, epochs], got {cfg.finetune_epochs}")
         from .inputs import HTNET_SIDE, INPUTS
@@ -125,7 +119,7 @@ class HtnetEsaat:
         return ((x - self.mean_) / self.std_).astype(np.float32)
 
     def _train_config(self, epochs: int):
-        from harness.nn.training import TrainConfig
+        from harness.kit.nn.training import TrainConfig
 
         c = self.cfg
         return TrainConfig(epochs=epochs, batch_size=c.batch_size, lr=c.lr, weight_decay=c.weight_decay,
@@ -136,8 +130,8 @@ class HtnetEsaat:
     def fit(self, train: TrainSet, context: Context) -> None:
         import torch
 
-        from harness.nn.latency import latency_per_clip_ms
-        from harness.nn.training import count_parameters
+        from harness.kit.nn.latency import latency_per_clip_ms
+        from harness.kit.nn.training import count_parameters
 
         from .flops import count_flops
 
@@ -214,7 +208,7 @@ class HtnetEsaat:
                           context: Context, details: dict) -> list[str]:
         """Train; with ESAAT, remove the lowest-transfer-entropy attention layers (scored on the REAL training
         inputs only) and fine-tune for the remaining epochs. Returns the removed blocks' names."""
-        from harness.nn.training import fit
+        from harness.kit.nn.training import fit
 
         from .entropy_selection import n_to_remove, remove_attention_layers, select_attention_layers
 
@@ -237,7 +231,7 @@ class HtnetEsaat:
         return removed
 
     def predict(self, test: TestSet, context: Context) -> Prediction:
-        from harness.nn.training import predict_proba
+        from harness.kit.nn.training import predict_proba
 
         if self.model_ is None:
             raise RuntimeError("predict before fit")

@@ -59,7 +59,7 @@ def minmax_255(channels: np.ndarray) -> np.ndarray:
 def htnet_published_mosaic(array: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     """`main_HTNet.py`'s four-patch mosaic of an (S, S, C) map: centres clipped to [S/4, 3S/4] and truncated,
     patch = array[c_x - S/4 : c_x + S/4, c_y - S/4 : c_y + S/4] (x as the row index), tiled 2×2."""
-    from harness.preprocess.regions import HTNET_REGIONS, region_centers
+    from harness.kit.preprocessing import HTNET_REGIONS, region_centers
 
     side = array.shape[0]
     half = side // 4
@@ -69,7 +69,7 @@ def htnet_published_mosaic(array: np.ndarray, landmarks: np.ndarray) -> np.ndarr
 
 
 def _htnet_one(size: int, backend: str, params: Mapping[str, Any]) -> Callable:
-    from harness.preprocess.config import FaceConfig, FlowConfig
+    from harness.kit.preprocessing import FaceConfig, FlowConfig
 
     if size != HTNET_SIDE:
         raise ValueError(f"inputs 'htnet' is HTNet's {HTNET_SIDE} px input: set image_size {HTNET_SIDE}, got {size}")
@@ -85,8 +85,8 @@ def _htnet_one(size: int, backend: str, params: Mapping[str, Any]) -> Callable:
 
 
 def _wide_one(size: int, backend: str, params: Mapping[str, Any]) -> Callable:
-    from harness.preprocess.config import FlowConfig
-    from harness.preprocess.regions import htnet_mosaic
+    from harness.kit.preprocessing import FlowConfig
+    from harness.kit.preprocessing import htnet_mosaic
 
     flow_cfg = FlowConfig(backend, size=int(size), params=dict(params))
 

@@ -8,6 +8,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def bundle_module(folder: str, module: str):
-    from harness.runner.bundle import import_module, load_bundle
+    from harness.bundles.loader import import_module
+    from harness.bundles.manifest import load_bundle
 
     return import_module(load_bundle(REPO / "baselines" / folder), module)

@@ -14,7 +14,9 @@ from harness.api import TestSet as UnlabelledSet  # (pytest would try to collect
 from harness.errors import BadInput
 from harness.preprocess import NoFaceError
 from harness.preprocess.preprocessor import Batch
-from harness.runner.bundle import instantiate, load_bundle
+from harness.bundles.loader import instantiate
+from harness.bundles.manifest import load_bundle
+from harness.runner.inner import inner_split
 from tests.baselines.helpers import REPO
 
 CLASSES = ("negative", "positive", "surprise")
@@ -94,8 +96,8 @@ def _world(n_subjects: int = 6, per_class: int = 2, faceless_test: bool = True):
 
 def _context(tmp_path, pre, seed: int = 0) -> Context:
     ctx = Context(classes=CLASSES, protocol="toy", phase=None, fold="sub5", seed=seed, device="cpu", profile="quick",
-                  config={}, cache_dir=tmp_path / "cache", work_dir=tmp_path / "work")
-    ctx.__dict__["_preprocessor"] = pre
+                  config={}, cache_dir=tmp_path / "cache", work_dir=tmp_path / "work", preprocessor=pre,
+                  inner_splitter=inner_split)
     return ctx
 
 
@@ -162,12 +164,17 @@ def test_featref_proposal_weight_reaches_the_loss_and_changes_the_trained_weight
     assert np.abs(probas[0.0] - probas[1.0]).max() > 1e-4
 
 
-def test_featref_early_stopping_uses_the_inner_split_of_training_subjects(tmp_path):
+def test_featref_early_stopping_uses_the_inner_split_of_training_subjects(tmp_path, monkeypatch):
+    from tests.fixtures.inner import InnerSplitSpy, assert_early_stopping_used_the_inner_split, watch_training
+
     train, test, pre = _world(per_class=2)
     ctx = _context(tmp_path, pre)
+    ctx.inner_splitter = splits = InnerSplitSpy()
+    fits = watch_training(monkeypatch)
     model = _bundle("featref", width=2, reduce=4, dim=8, epochs=6, size=16, early_stopping=True, patience=2)
     model.fit(train, ctx)
     assert 1 <= ctx.records["epochs_run"] <= 6 and "best_epoch_inner" in ctx.records
+    assert_early_stopping_used_the_inner_split(train, splits, fits)
 
 
 @pytest.mark.parametrize("name, overrides, message", [

@@ -10,7 +10,7 @@ import pytest
 
 from harness.leaderboard.render import measured_rows
 from harness.protocols import get_protocol
-from harness.runner.run import submit
+from tests.fixtures.runs import submit
 from harness.store.db import open_store
 
 pytestmark = pytest.mark.slow
@@ -29,7 +29,8 @@ DISPLAY = {"lbp-top": "LBP-TOP + SVM", "bi-woof": "Bi-WOOF + SVM", "featref": "F
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
-    generate = pytest.importorskip("harness.synth.writer").generate  # the synthetic corpus (issue 1)
+    from harness.synth.writer import generate
+
     root = tmp_path_factory.mktemp("synth")
     generate(root, "casme3", seed=0, subjects=3, progress=False, workers=1)
     return root

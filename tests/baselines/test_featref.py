@@ -49,7 +49,7 @@ def test_proposal_loss_is_per_class_binary_cross_entropy():
 
 def test_shared_loop_trains_it_on_flow_direction(tmp_path):
     """Three classes = three directions of a local motion patch; a few epochs must separate them."""
-    from harness.nn.training import TrainConfig, fit, predict_proba
+    from harness.kit.nn.training import TrainConfig, fit, predict_proba
 
     rng = np.random.default_rng(0)
     n, k = 60, 3

@@ -335,7 +335,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     from harness.paths import harness_home
-    from harness.runner.bundle import load_bundle, resolve_bundle
+    from harness.bundles.discover import resolve_bundle
+    from harness.bundles.manifest import load_bundle
 
     work = args.work or harness_home() / "scale"
     home = work / "home"

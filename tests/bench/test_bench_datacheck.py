@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness.datasets.frames import image_defect, write_frame
+from harness.datasets.frames import image_defect
+from harness.imageio import write_frame
 
 pytestmark = pytest.mark.bench
 

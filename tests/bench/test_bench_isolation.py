@@ -22,11 +22,11 @@ def corpus(tmp_path_factory):
 @pytest.mark.benchmark(group=f"one LOSO run of sanity-majority, {SUBJECTS} folds: confined vs --no-sandbox")
 @pytest.mark.parametrize("sandbox", [True, False], ids=["confined folds", "--no-sandbox"])
 def test_fold_isolation_overhead(benchmark, corpus, sandbox):
-    from harness.runner.run import submit
+    from tests.fixtures.runs import submit
 
     def run():
         return submit("sanity-majority", "casme3-7class", data_root=corpus, rerun=True, sandbox=sandbox,
-                      regenerate_board=False)
+                      )
 
     run()  # starts the zygote, stages the frames
     out = benchmark.pedantic(run, rounds=5, iterations=1)

@@ -78,8 +78,8 @@ def test_fold_batched_vs_fold_by_fold(benchmark, mode, model, tmp_path):
     import torch
 
     from harness.api import Context
-    from harness.nn.batched import build_model, fit_folds
-    from harness.nn.training import TrainConfig, fit, predict_proba
+    from harness.kit.nn.batched import build_model, fit_folds
+    from harness.kit.nn.training import TrainConfig, fit, predict_proba
 
     benchmark.group = f"LOSO training of a {model}: fold-batched vs fold-by-fold (12 folds, 1 thread)"
     torch.set_num_threads(1)

@@ -23,7 +23,8 @@ BATCH = 32
 
 def bundle_module(where: str, module: str):
     """Module `module` of the bundle at REPO/where (imported as the runner does), and its quick-profile config."""
-    from harness.runner.bundle import import_module, load_bundle
+    from harness.bundles.loader import import_module
+    from harness.bundles.manifest import load_bundle
 
     bundle = load_bundle(REPO / where)
     return import_module(bundle, module), bundle.resolve_config("quick")[1]
@@ -41,7 +42,7 @@ def fullseq_factory(n_classes: int, steps: int):
 
 
 def training_step(model, inputs, labels, extra_loss=None):
-    """A closure doing one optimiser step, as harness.nn.training.fit does per batch."""
+    """A closure doing one optimiser step, as harness.kit.nn.training.fit does per batch."""
     import torch
 
     torch.manual_seed(0)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from harness.errors import BadInput, Problem, ValidationFailed
+from harness.errors import BadInput, Problem
 
 BUILTIN_DIR = Path(__file__).resolve().parent
 SYNTHETIC_FILE = "errata.yaml"  # in <data root>/_truth/<dataset>/
@@ -84,12 +84,12 @@ def read_errata(path: Path, origin: str = "user") -> ErrataSet:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise BadInput(f"errata file {path}: cannot be read ({exc.strerror or exc})")
+        raise BadInput(f"errata file {path}: cannot be read ({exc.strerror or exc})") from None
     try:
         data = yaml.load(text, Loader=_text_loader())
         lines = _item_lines(yaml.compose(text, Loader=_text_loader()))
     except yaml.YAMLError as exc:
-        raise BadInput(f"errata file {path}: not valid YAML ({exc})")
+        raise BadInput(f"errata file {path}: not valid YAML ({exc})") from None
     return parse_errata(data, path, origin, lines, hashlib.sha256(text.encode()).hexdigest())
 
 
@@ -119,80 +119,57 @@ def _item_lines(node) -> list[int]:
     return []
 
 
-def parse_errata(data: Any, path: Path, origin: str = "user", lines: Sequence[int] = (), digest: str = "") -> ErrataSet:
-    from harness.datasets import ADAPTERS
+def _nonblank(value: str) -> str | None:
+    return None if value.strip() else "must be a non-empty text"
 
-    where = str(path)
-    problems: list[Problem] = []
-    if not isinstance(data, dict):
-        raise ValidationFailed([Problem(where, "an errata file is a mapping with the fields "
-                                               + ", ".join(FIELDS))], f"errata file {path} is invalid")
-    for key in FIELDS:
-        if key not in data:
-            problems.append(Problem(where, f"missing field {key!r}", column=key))
-    dataset = data.get("dataset")
-    if "dataset" in data and dataset not in ADAPTERS:
-        problems.append(Problem(where, f"unknown dataset {dataset!r} (known: {', '.join(ADAPTERS.names())})",
-                                column="dataset"))
-    for key in ("errata", "file"):
-        if key in data and not (isinstance(data[key], str) and data[key].strip()):
-            problems.append(Problem(where, f"field {key!r} must be a non-empty text", column=key))
-    sources = data.get("sources") or {}
-    if not isinstance(sources, dict):
-        problems.append(Problem(where, "field 'sources' must map a short key to a description", column="sources"))
-        sources = {}
-    raw = data.get("corrections")
-    if "corrections" in data and not isinstance(raw, list):
-        problems.append(Problem(where, "field 'corrections' must be a list", column="corrections"))
-        raw = []
+
+def parse_errata(data: Any, path: Path, origin: str = "user", lines: Sequence[int] = (), digest: str = "") -> ErrataSet:
+    """Validate a loaded errata file (harness.schema): every problem names the file, the line of its correction
+    and the key."""
+    from harness.datasets.adapters import ADAPTERS
+    from harness.schema import Fields
+
+    f = Fields(path, data, "errata file")
+    f.done(f"errata file {path} is invalid (a mapping with the fields {', '.join(FIELDS)})")
+    name, file = f.get("errata", check=_nonblank), f.get("file", check=_nonblank)
+    version = f.get("version", (str, int, float))
+    dataset = f.get("dataset", check=lambda d: None if d in ADAPTERS else
+                    f"unknown dataset {d!r} (known: {', '.join(ADAPTERS.names())})")
+    sources = f.get("sources", dict, default={}, hint="map a short key to a description of the source")
+    if "corrections" not in f:
+        f.add("corrections", "missing field", hint="a list of {row, identity, field, released, corrected, source}")
     corrections = []
-    for i, item in enumerate(raw or []):
-        line = lines[i] if i < len(lines) else None
-        col = f"corrections[{i}]"
-        if not isinstance(item, dict):
-            problems.append(Problem(where, "a correction is a mapping (row, identity, field, released, corrected, "
-                                           "source)", row=line, column=col))
+    for c in f.items("corrections", list(lines)):
+        if c.broken:
             continue
-        for key in ("identity", "field", "released", "corrected", "source"):
-            if key not in item:
-                problems.append(Problem(where, f"missing {key!r}", row=line, column=f"{col}.{key}"))
-        identity = item.get("identity")
-        if "identity" in item and not (isinstance(identity, dict) and identity):
-            problems.append(Problem(where, "identity must map column names to their released values, e.g. "
-                                           "{Subject: spNO.149, Filename: d, Onset: 112}",
-                                    row=line, column=f"{col}.identity"))
-            identity = {}
-        row = cell_key(item.get("row"))
+        identity = c.get("identity", dict, check=lambda i: None if i else "must not be empty",
+                         hint="map column names to their released values, e.g. {Subject: spNO.149, Filename: d, "
+                              "Onset: 112}")
+        row = cell_key(c.data.get("row"))
         if row is not None and not (isinstance(row, int) and row >= 1):
-            problems.append(Problem(where, f"row must be a sheet row number (1 or more), got {item.get('row')!r}",
-                                    row=line, column=f"{col}.row"))
+            c.add("row", f"row must be a sheet row number (1 or more), not {c.data.get('row')!r}")
             row = None
-        fld = item.get("field")
-        if "field" in item and not (isinstance(fld, str) and fld.strip()):
-            problems.append(Problem(where, "field must name a column of the sheet", row=line, column=f"{col}.field"))
-        if "released" in item and "corrected" in item and same_cell(item["released"], item["corrected"]):
-            problems.append(Problem(where, "released and corrected values are the same", row=line,
-                                    column=f"{col}.corrected"))
-        src = item.get("source")
-        if "source" in item and not (isinstance(src, str) and src.strip()):
-            problems.append(Problem(where, "source must say whose value this is", row=line, column=f"{col}.source"))
-        alts = item.get("alternatives") or []
-        if not isinstance(alts, list) or not all(isinstance(a, dict) and "value" in a for a in alts):
-            problems.append(Problem(where, "alternatives must be a list of {value, source}", row=line,
-                                    column=f"{col}.alternatives"))
-            alts = []
+        fld = c.get("field", check=_nonblank, hint="the column of the sheet that is corrected")
+        for key in ("released", "corrected"):
+            if key not in c:
+                c.add(key, "missing field")
+        if "released" in c and "corrected" in c and same_cell(c.data["released"], c.data["corrected"]):
+            c.add("corrected", "released and corrected values are the same")
+        src = c.get("source", check=_nonblank, hint="whose value this is (a key of `sources`, or a description)")
+        alts = c.get("alternatives", list, default=[],
+                     check=lambda a: None if all(isinstance(x, dict) and "value" in x for x in a) else
+                     "must be a list of {value, source}")
         corrections.append(Correction(
-            row=row, identity=dict(identity or {}), field=str(fld or ""), released=item.get("released"),
-            corrected=item.get("corrected"), source=str(sources.get(src, src) or ""),
-            why=str(item.get("why", "") or ""),
+            row=row, identity=dict(identity or {}), field=str(fld or ""), released=c.data.get("released"),
+            corrected=c.data.get("corrected"), source=str(sources.get(src, src) or ""),
+            why=str(c.get("why", default="")), line=c.row,
             alternatives=tuple({**a, "source": str(sources.get(a.get("source"), a.get("source", "")))}
-                               for a in alts), line=line))
-    if problems:
-        raise ValidationFailed(problems, f"errata file {path} is invalid")
-    return ErrataSet(name=str(data["errata"]).strip(), version=str(data["version"]), dataset=str(dataset),
-                     file=str(data["file"]).strip(), sheet=data.get("sheet"), corrections=tuple(corrections),
-                     path=path, origin=origin, description=str(data.get("description", "") or "").strip(),
-                     notes=tuple(str(n) for n in data.get("notes", []) or []), digest=digest)
+                               for a in alts)))
+    f.done(f"errata file {path} is invalid")
+    return ErrataSet(name=str(name).strip(), version=str(version), dataset=str(dataset), file=str(file).strip(),
+                     sheet=f.get("sheet", default=None), corrections=tuple(corrections), path=path, origin=origin,
+                     description=str(f.get("description", default="")).strip(),
+                     notes=tuple(str(n) for n in f.get("notes", list, default=[])), digest=digest)
 
 
 def builtin_errata(dataset: str) -> list[ErrataSet]:
@@ -217,7 +194,7 @@ def errata_for(dataset: str, data_root: Path, options) -> list[ErrataSet]:
 # ----- applying --------------------------------------------------------------------------------------------------
 def cell_key(value: Any) -> Any:
     """A cell as compared by errata: integer-like values (`355`, `'355'`, `355.0`, `'028'`) as ints, text stripped."""
-    from harness.datasets.base import as_int
+    from harness.datasets.cells import as_int
 
     if value is None:
         return None

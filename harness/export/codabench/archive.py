@@ -20,7 +20,7 @@ class Archive:
         try:
             self._zip = zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
         except (zipfile.BadZipFile, OSError) as exc:
-            raise BadInput(f"{name}: not a readable zip file ({exc})")
+            raise BadInput(f"{name}: not a readable zip file ({exc})") from None
         self.files = sorted(i.filename for i in self._zip.infolist() if not i.is_dir())
         self.unsafe = [f for f in self.files if f.startswith("/") or ".." in PurePosixPath(f).parts]
 

@@ -24,10 +24,11 @@ from typing import Sequence
 
 from harness.errors import BadInput, CheckFailed, ValidationFailed
 from harness.export.codabench import pages
+from harness.export.codabench.phase import PhaseExport
 from harness.export.codabench.packaging import program_files, purity_problems
 from harness.export.codabench.program import PHASE_FILE, REFERENCE_FILE, REFERENCE_HEADER
 from harness.export.codabench.schema import (COLUMN_PRECISION, DOCKER_IMAGE, EXECUTION_TIME_LIMIT_S, KEEP_TO_RULE,
-                                             METRIC_SORTING, VERSION, YAML_NAME, date_problems, format_date)
+                                             VERSION, YAML_NAME, date_problems, format_date)
 from harness.protocols.model import Limits, Protocol
 
 EXAMPLE_BUNDLE = "sanity-majority"     # the smallest shipped bundle, copied into every starting kit
@@ -41,18 +42,6 @@ PAGE_FILES = (("Overview", "pages/overview.md"), ("Evaluation", "pages/evaluatio
 TERMS = "pages/terms.md"
 LEADERBOARD = {"title": "Results", "key": "main"}
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
-
-
-@dataclass(frozen=True)
-class PhaseExport:
-    name: str                        # the Codabench phase: the protocol's phase, or "loso"
-    protocol_phase: str | None       # what `harness score --phase` takes (None for LOSO)
-    description: str
-    limits: Limits
-    start: dt.datetime | None
-    end: dt.datetime | None
-    rows: tuple[tuple[str, str, str, str], ...]   # sample_id, class, subject, dataset, in test order
-    n_subjects: int
 
 
 @dataclass
@@ -94,7 +83,7 @@ def parse_dates(values: Sequence[str], names: Sequence[str], option: str) -> dic
         try:
             when = dt.datetime.fromisoformat(text.strip())
         except ValueError:
-            raise BadInput(f"{option} {value}: {text!r} is not a date (YYYY-MM-DD or 'YYYY-MM-DD HH:MM[:SS]', UTC)")
+            raise BadInput(f"{option} {value}: {text!r} is not a date (YYYY-MM-DD or 'YYYY-MM-DD HH:MM[:SS]', UTC)") from None
         if name in out:
             raise BadInput(f"{option} is given twice for phase {name}")
         out[name] = when.replace(tzinfo=None)
@@ -104,14 +93,11 @@ def parse_dates(values: Sequence[str], names: Sequence[str], option: str) -> dic
 # ----- the parts ------------------------------------------------------------------------------------------------
 def leaderboard_columns(proto: Protocol) -> list[dict]:
     """The protocol's metrics in ranking order (index 0 ranks); the keys are what scores.json writes."""
-    from harness.scoring.report import METRIC_TITLES
+    from harness.scoring.metrics import METRICS
 
-    order = [r for r in proto.ranking if r in proto.metrics] + [m for m in proto.metrics if m not in proto.ranking]
-    unknown = [m for m in order if m not in METRIC_SORTING]
-    if unknown:
-        raise BadInput(f"protocol {proto.name}: no Codabench column for metric(s) {', '.join(unknown)}")
-    return [{"title": METRIC_TITLES[m], "key": m, "index": i, "sorting": METRIC_SORTING[m],
-             "precision": COLUMN_PRECISION} for i, m in enumerate(order)]
+    return [{"title": METRICS.get(m).title, "key": m, "index": i,
+             "sorting": "desc" if METRICS.get(m).higher_is_better else "asc", "precision": COLUMN_PRECISION}
+            for i, m in enumerate(proto.metric_columns())]
 
 
 def protocol_info(proto: Protocol, columns: Sequence[dict]) -> dict:
@@ -119,6 +105,8 @@ def protocol_info(proto: Protocol, columns: Sequence[dict]) -> dict:
     from harness import __version__
 
     return {"protocol": proto.name, "version": proto.version, "title": proto.title, "classes": list(proto.classes),
+            "metrics": list(proto.metrics),
+            "part_titles": proto.part_titles(),   # a multi-dataset protocol's per-dataset parts, as `harness score`
             "columns": [{"key": c["key"], "title": c["title"], "sorting": c["sorting"]} for c in columns],
             "keep": proto.board_keep, "submission_rule": KEEP_TO_RULE[proto.board_keep],
             "exported_by": f"harness {__version__}"}
@@ -185,7 +173,7 @@ def competition_yaml(proto: Protocol, phases: Sequence[PhaseExport], columns: li
 
 
 def example_bundle_files() -> dict[str, bytes]:
-    from harness.runner.bundle import resolve_bundle
+    from harness.bundles.discover import resolve_bundle
 
     root = resolve_bundle(EXAMPLE_BUNDLE)
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
@@ -257,7 +245,7 @@ def export_codabench(protocol: str, output: str | Path, phases: Sequence[str] = 
     from harness.paths import resolve_data_root
     from harness.protocols import get_protocol
     from harness.protocols.task import build_task
-    from harness.store.atomic import atomic_write_bytes
+    from harness.fsutil import atomic_write_bytes
 
     output = Path(output)
     if output.suffix.lower() != ".zip":

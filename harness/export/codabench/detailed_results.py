@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from html import escape
 
-from harness.scoring.report import METRIC_TITLES
+from harness.scoring.metrics import title as metric_title
 
 STYLE = ("body{font-family:sans-serif;margin:1em}table{border-collapse:collapse;margin:.5em 0 1.5em}"
          "td,th{border:1px solid #bbb;padding:.25em .6em;text-align:right}"
@@ -34,7 +34,7 @@ def render_html(report: dict, source: str) -> str:
                f"subjects ({boot['draws']} draws, seed {boot['seed']}).")
     metrics = [[name, f"{report['metrics'][key]['value']:.4f}",
                 f"[{report['metrics'][key]['ci'][0]:.4f}, {report['metrics'][key]['ci'][1]:.4f}]"]
-               for key, name in METRIC_TITLES.items() if key in report["metrics"]]
+               for key, name in ((k, metric_title(k)) for k in report["metrics"])]
     per_class = [[p["class"], f"{p['precision']:.4f}", f"{p['recall']:.4f}", f"{p['f1']:.4f}", p["support"]]
                  for p in report["per_class"]]
     cm = report["confusion"][0]

@@ -18,7 +18,7 @@ from harness.paths import PACKAGE_DIR
 
 # What the scoring program runs (program.py and what it imports), with the package __init__ files on the way.
 PACKAGED_MODULES = (
-    "harness", "harness.errors",
+    "harness", "harness.errors", "harness.registry",
     "harness.scoring", "harness.scoring.metrics", "harness.scoring.bootstrap", "harness.scoring.report",
     "harness.scoring.predictions",
     "harness.export", "harness.export.codabench", "harness.export.codabench.program",

@@ -13,7 +13,7 @@ from harness.scoring.bootstrap import DEFAULT_DRAWS
 from harness.scoring.predictions import PROBA_TOLERANCE
 
 if TYPE_CHECKING:
-    from harness.export.codabench.bundle import PhaseExport
+    from harness.export.codabench.phase import PhaseExport
     from harness.protocols.model import Protocol
 
 TEMPLATE = "predictions_template.csv"
@@ -74,9 +74,7 @@ def format_text(proto: Protocol, n_samples: int | None = None) -> str:
 
 def metrics_text(proto: Protocol) -> str:
     k = proto.n_classes
-    pooled = (" Leave-one-subject-out: every sample is predicted by the model that did not see its subject; the "
-              "metrics are computed once on all predictions pooled over the folds (MEGC convention), not averaged "
-              "per fold." if proto.split_kind == "loso" else "")
+    pooled = proto.splitter.evaluation_note()
     return "\n".join([
         f"- UF1 = (1/K) sum_c 2TP_c / (2TP_c + FP_c + FN_c); UAR = (1/K) sum_c TP_c / N_c; ACC = sum_c TP_c / N, "
         f"with K = {k}, fixed by the protocol: a class absent from the test set or never predicted scores 0 and "

@@ -1,7 +1,7 @@
 """The scoring program of an exported Codabench bundle: the platform runs it once per submission.
 
 It is the project's own scorer, not a second one: `harness export codabench` packages this file beside
-harness/errors.py and harness/scoring/{predictions,metrics,bootstrap,report}.py, so a submission is validated with
+harness/errors.py, harness/registry.py and harness/scoring/{predictions,metrics,bootstrap,report}.py, so a submission is validated with
 the rules and messages of `harness score` and scored by the same functions. It runs in the platform's plain
 Python image, so it (and everything it imports) uses the standard library and numpy only.
 
@@ -56,7 +56,7 @@ def read_reference(ref_dir: Path, classes: Sequence[str]) -> Reference:
         phase = json.loads((ref_dir / PHASE_FILE).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise BadInput(f"cannot read the reference data in {ref_dir}: {exc} (the competition bundle is broken: "
-                       "tell the organisers)")
+                       "tell the organisers)") from None
     rows = list(csv.reader(io.StringIO(text, newline="")))
     if not rows or rows[0] != REFERENCE_HEADER:
         raise ValidationFailed([Problem(REFERENCE_FILE, f"header must be {','.join(REFERENCE_HEADER)}", row=1)], title)
@@ -122,7 +122,10 @@ def score_submission(input_dir: Path, program_dir: Path) -> Scored:
     ref = read_reference(input_dir / "ref", classes)
     path, name = find_predictions(input_dir / "res")
     preds = parse_predictions(path.read_bytes(), name, ref.ids, classes)
-    report = build_report(classes, ref.labels, [preds.pred], ref.groups)
+    metrics = protocol.get("metrics") or [c["key"] for c in protocol["columns"]]
+    datasets = np.array([g.split("/", 1)[0] for g in ref.groups])   # groups are dataset/subject
+    report = build_report(classes, ref.labels, [preds.pred], ref.groups, metrics=metrics, datasets=datasets,
+                          part_titles=protocol.get("part_titles") or None)
     report["protocol"], report["protocol_version"] = protocol["protocol"], protocol["version"]
     report["phase"] = ref.phase.get("phase")
     return Scored({c["key"]: report["metrics"][c["key"]]["value"] for c in protocol["columns"]}, report, name)

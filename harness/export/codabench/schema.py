@@ -28,7 +28,6 @@ SUBMISSION_RULES = ("Add", "Add_And_Delete", "Add_And_Delete_Multiple", "Force_L
                     "Force_Best")
 KEEP_TO_RULE = {"best": "Force_Best", "latest": "Force_Last"}   # protocol `leaderboard.keep` -> submission_rule
 SORTINGS = ("desc", "asc")
-METRIC_SORTING = {"uf1": "desc", "uar": "desc", "acc": "desc"}  # every protocol metric: higher is better
 COLUMN_PRECISION = 4
 KEY_MAX, COLUMN_TITLE_MAX, LEADERBOARD_TITLE_MAX, TITLE_MAX = 36, 36, 64, 256   # competition / phase: 256
 

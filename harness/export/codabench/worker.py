@@ -65,7 +65,7 @@ def program_command(program_dir: Path, app_dir: Path, site: Path) -> list[str]:
     try:
         command = (yaml.safe_load(meta.read_text(encoding="utf-8")) or {}).get("command")
     except (OSError, yaml.YAMLError, AttributeError) as exc:
-        raise BadInput(f"{meta}: no readable command ({exc})")
+        raise BadInput(f"{meta}: no readable command ({exc})") from None
     if not isinstance(command, str) or not command.strip():
         raise BadInput(f"{meta}: no command")
     argv = [a.replace(APP, str(app_dir), 1) if a.startswith(APP + "/") or a == APP else a

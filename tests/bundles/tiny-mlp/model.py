@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from harness.api import Prediction
-from harness.nn.batched import BatchedSpec, build_model
-from harness.nn.training import TrainConfig, count_parameters, fit, predict_proba
+from harness.kit.nn.batched import BatchedSpec, build_model
+from harness.kit.nn.training import TrainConfig, count_parameters, fit, predict_proba
 
 
 def frame_features(samples) -> list[np.ndarray]:

@@ -1,1 +1,0 @@
-"""Shared neural-network utilities for bundles: one training loop, parameter counts, latency."""

@@ -47,15 +47,15 @@ def leaderboard_dir(store: Path | None = None) -> Path:
     """Where boards rendered from `store` (default: the store in use) are written.
 
     HARNESS_LEADERBOARD_DIR if set; else the checkout's committed leaderboard/ folder, but only for the checkout's
-    own store (<checkout>/.harness, which `python3 dev.py` uses); else HARNESS_HOME/leaderboard. Boards mirror one
-    store, so a run against another store (a scratch HARNESS_HOME, a participant's home) never overwrites the
-    committed boards.
+    own store (a store directly in <checkout>/.harness, which `python3 dev.py` uses); else HARNESS_HOME/leaderboard.
+    Boards mirror one store, so a run against another store (a scratch HARNESS_HOME, a participant's home, a work
+    home in a folder below <checkout>/.harness) never overwrites the committed boards.
     """
     env = os.environ.get("HARNESS_LEADERBOARD_DIR")
     if env:
         return Path(env)
     repo = REPO_ROOT / "leaderboard"
-    own_store = Path(store or store_path()).resolve().is_relative_to((REPO_ROOT / ".harness").resolve())
+    own_store = Path(store or store_path()).resolve().parent == (REPO_ROOT / ".harness").resolve()
     return repo if own_store and repo.is_dir() and os.access(repo, os.W_OK) else harness_home() / "leaderboard"
 
 

@@ -122,6 +122,18 @@ def test_committed_boards_mirror_only_the_checkouts_own_store(monkeypatch, harne
     assert leaderboard_dir() == harness_home / "elsewhere"
 
 
+def test_a_store_in_a_folder_below_the_checkouts_home_is_not_the_checkouts_own(monkeypatch, harness_home):
+    """A work home under <checkout>/.harness (the scale benchmark's, by default) keeps its boards to itself."""
+    from harness.paths import REPO_ROOT
+
+    monkeypatch.delenv("HARNESS_LEADERBOARD_DIR")
+    work = REPO_ROOT / ".harness" / "scale" / "home"
+    assert leaderboard_dir(work / "results.sqlite") == harness_home / "leaderboard"
+    monkeypatch.setenv("HARNESS_HOME", str(work))
+    assert leaderboard_dir() == work / "leaderboard"
+    assert leaderboard_dir(REPO_ROOT / ".harness" / "results.sqlite") == REPO_ROOT / "leaderboard"
+
+
 def test_boards_for_every_protocol_and_phase(out, capsys):
     assert main(["leaderboard", "--out", str(out)]) == 0
     names = sorted(p.name for p in out.iterdir())

@@ -52,11 +52,11 @@ def harness_bin() -> str:
 
 
 def _env(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("HARNESS_CACHE", "HARNESS_DATA_ROOT")}
+    # cache, data and boards follow the benchmark's own home (harness.paths: a home below <checkout>/.harness,
+    # where the work folder lives by default, is not the checkout's, so its boards stay in it)
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("HARNESS_CACHE", "HARNESS_DATA_ROOT", "HARNESS_LEADERBOARD_DIR")}
     env["HARNESS_HOME"] = str(home)
-    # boards of the benchmark's store go to its home: harness.paths counts every store under <checkout>/.harness
-    # (where the work folder lives by default) as the checkout's own and would render into leaderboard/
-    env["HARNESS_LEADERBOARD_DIR"] = str(home / "leaderboard")
     return env
 
 

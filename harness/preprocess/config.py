@@ -114,7 +114,7 @@ def _same_kind(value: Any, default: Any) -> bool:
 
 
 #: The flow that measures rigid head motion on the nose bridge for drift correction: DIS "medium" (about
-#: 0.2 ms on that small window; the residual it leaves is tested in tests/test_preprocess_align.py).
+#: 0.2 ms on that small window; the residual it leaves is tested in tests/preprocess/test_preprocess_align.py).
 DRIFT_FLOW = FlowConfig("dis", params={"preset": "medium"})
 
 

@@ -3,7 +3,7 @@
 Sides are the subject's (anatomical, as FACS writes AU regions): `*_right` is the subject's right, which is
 on the image's LEFT for a frontal, non-mirrored face. Indices refer to the 478-point mesh of
 `FaceMesh(refine_landmarks=True)`; the eye sets are MediaPipe's own `FACEMESH_RIGHT_EYE/LEFT_EYE` contours.
-The sets were checked by drawing them on a real face (skimage's `astronaut`), and `tests/test_preprocess_regions.py`
+The sets were checked by drawing them on a real face (skimage's `astronaut`), and `tests/preprocess/test_preprocess_regions.py`
 checks their geometry (brows above eyes above nose above mouth above chin; right side on the image left).
 
 Geometry helpers turn a set plus landmarks (in the pixel frame of some map) into a mask, a centre or a box, so

@@ -17,7 +17,7 @@ frames is learnt from the m frame/curve pairs, and new frames are that map appli
 the curve between the first frame (t = 1/m) and the last (t = 1). Because the eigenvectors are orthogonal and
 span every zero-mean signal on the m frames, the map is exact: TIM reproduces the input frames at their own
 positions, and in between it is the cosine-series (DCT-II) interpolant of each pixel's time series, which is
-how `tim` computes it (one (n × m) matrix times the (m × pixels) clip). `tests/test_preprocess_temporal.py`
+how `tim` computes it (one (n × m) matrix times the (m × pixels) clip). `tests/preprocess/test_preprocess_temporal.py`
 checks it against the Laplacian-eigenvector construction computed independently.
 """
 from __future__ import annotations

@@ -16,7 +16,7 @@ sample counts are not given; the choices here are documented in the bundle READM
     Dhariwal 2021, whose cosine schedule with β ≤ 0.999 relies on it).
   - "eps": Ho et al.'s eq. 11, x_{t−1} = (x_t − β_t/√(1−ᾱ_t) f_θ)/√(1−β_t) + σ_t z, with nothing clipped. The
     shipped sampler until this was found: with β_T = 0.999 the first step multiplies the denoiser's error by
-    1/√(1−β_T) ≈ 31.6 and the samples saturate (kept to show that; `tests/test_htnet_esaat.py`).
+    1/√(1−β_T) ≈ 31.6 and the samples saturate (kept to show that; `tests/systems/test_htnet_esaat.py`).
   - "paper": eq. 10 exactly as printed, which drops DDPM's 1/√(1−ᾱ_t) on the noise term (with a noise predictor
     it leaves noise in the sample; kept so the equation can be checked).
   σ_t² is the posterior variance β̃_t = β_t(1−ᾱ_{t−1})/(1−ᾱ_t) (Ho et al.'s lower-bound choice), with no noise

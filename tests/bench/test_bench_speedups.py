@@ -1,5 +1,5 @@
 """The scale speed-ups side by side with what they replaced, in one run (tests/bench/before.py holds the old
-forms; tests/test_preprocess_speedups.py shows that both give the same results).
+forms; tests/preprocess/test_preprocess_speedups.py shows that both give the same results).
 
 - a cache hit: one raw entry vs the zip archive entries were before (the same arrays, MAC checked either way),
   for the entry sizes a run reads most: a feature vector, a 28 px flow, a 96-frame 128 px face track;

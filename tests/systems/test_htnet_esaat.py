@@ -10,7 +10,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-BUNDLE = Path(__file__).resolve().parents[1] / "submissions" / "htnet-esaat"
+BUNDLE = Path(__file__).resolve().parents[2] / "submissions" / "htnet-esaat"
 
 
 def bundle_module(name: str):

@@ -202,5 +202,5 @@ def test_importing_the_package_stays_light():
     code = ("import sys, harness.preprocess as p; p.Preprocessor; p.FlowConfig('tvl1'); p.AU_REGIONS; "
             "heavy = [m for m in ('cv2', 'mediapipe', 'torch') if m in sys.modules]; print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+                         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
     assert out.stdout.strip() == "[]"

@@ -15,7 +15,7 @@ from harness.cli.main import main
 from harness.store.db import open_store
 from tests.tiny_corpus import write_tiny_corpus
 
-BUNDLES = Path(__file__).parent / "bundles"
+BUNDLES = Path(__file__).parents[1] / "bundles"
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import pytest
 from harness.api import Context
 from harness.preprocess import Preprocessor
 from harness.preprocess.testing import make_clip, write_sample
-from tests.test_htnet_esaat import bundle_module
+from tests.systems.test_htnet_esaat import bundle_module
 
 pytestmark = pytest.mark.mediapipe
 

@@ -21,8 +21,8 @@ from tests.fixtures.runs import submit
 from harness.store.db import open_store
 from tests.tiny_corpus import write_tiny_corpus
 
-BUNDLES = Path(__file__).parent / "bundles"
-REPO = Path(__file__).resolve().parents[1]
+BUNDLES = Path(__file__).parents[1] / "bundles"
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

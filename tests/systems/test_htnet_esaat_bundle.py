@@ -8,7 +8,7 @@ import yaml
 
 from harness import api
 from harness.api import BadInput, Context, LabelledSample, Sample, TrainSet
-from tests.test_htnet_esaat import BUNDLE, bundle_module
+from tests.systems.test_htnet_esaat import BUNDLE, bundle_module
 
 CLASSES = ("negative", "positive", "surprise")
 COUNTS = (12, 6, 4)

@@ -37,6 +37,15 @@ def per_group_confusion(y_true: np.ndarray, y_pred: np.ndarray, groups: np.ndarr
     return flat.reshape(n_groups, k, k)
 
 
+def resample_weights(n_groups: int, draws: int, seed: int) -> np.ndarray:
+    """(draws, G) multiplicities of each group in `draws` resamples of the groups with replacement: pooling a
+    draw is then one weighted sum of the per-group matrices (shared by the board's CIs and the paired test)."""
+    picks = np.random.default_rng(seed).integers(0, n_groups, size=(draws, n_groups))
+    weights = np.zeros((draws, n_groups))
+    np.add.at(weights, (np.repeat(np.arange(draws), n_groups), picks.ravel()), 1.0)
+    return weights
+
+
 def bootstrap_ci(y_true: np.ndarray, y_preds: list[np.ndarray], groups: np.ndarray, k: int,
                  draws: int = DEFAULT_DRAWS, seed: int = DEFAULT_SEED, level: float = 0.95,
                  metrics: Sequence[str] = DEFAULT_METRICS) -> dict[str, Interval]:
@@ -46,10 +55,7 @@ def bootstrap_ci(y_true: np.ndarray, y_preds: list[np.ndarray], groups: np.ndarr
     if n_groups < 2 or draws <= 0:
         point = {m: float(v.mean()) for m, v in summary(per_seed.sum(axis=1), metrics).items()}
         return {m: Interval(v, v) for m, v in point.items()}
-    rng = np.random.default_rng(seed)
-    picks = rng.integers(0, n_groups, size=(draws, n_groups))
-    weights = np.zeros((draws, n_groups))
-    np.add.at(weights, (np.repeat(np.arange(draws), n_groups), picks.ravel()), 1.0)
+    weights = resample_weights(n_groups, draws, seed)
     pooled = np.einsum("bg,rgij->brij", weights, per_seed)  # (B, R, K, K)
     stats = summary(pooled, metrics)
     alpha = (1 - level) / 2

@@ -22,6 +22,7 @@ from typing import Sequence
 
 import numpy as np
 
+from harness.scoring.bootstrap import resample_weights
 from harness.scoring.metrics import DEFAULT_METRICS, summary
 
 DEFAULT_DRAWS = 2000
@@ -70,10 +71,7 @@ def bootstrap_delta(pair: Paired, metrics: Sequence[str] = DEFAULT_METRICS, draw
     if n_groups < 2 or draws <= 0:
         d = observed_delta(pair, metrics)
         return {m: [d[m], d[m]] for m in metrics}
-    rng = np.random.default_rng(seed)
-    weights = np.zeros((draws, n_groups))
-    picks = rng.integers(0, n_groups, size=(draws, n_groups))
-    np.add.at(weights, (np.repeat(np.arange(draws), n_groups), picks.ravel()), 1.0)
+    weights = resample_weights(n_groups, draws, seed)
     a = _metric(np.einsum("dg,rgij->drij", weights, pair.a), metrics)
     b = _metric(np.einsum("dg,rgij->drij", weights, pair.b), metrics)
     alpha = (1 - level) / 2

@@ -28,7 +28,8 @@ def board_records(store, proto, phase: str | None) -> list[dict]:
                "date": r["created_at"][:10], "source": ""}
         for m in proto.metric_columns():
             v = r["metrics"][m]
-            rec.update({m: v["value"], f"{m}_low": v["ci"][0], f"{m}_high": v["ci"][1], f"{m}_std": v["std"]})
+            std = v["std"] if r["n_seeds"] > 1 else None  # one seed has no spread: an empty cell, not 0.0
+            rec.update({m: v["value"], f"{m}_low": v["ci"][0], f"{m}_high": v["ci"][1], f"{m}_std": std})
         for key, part in (r["report"].get("parts") or {}).items():
             rec.update({f"{key}_{m}": part["metrics"][m]["value"] for m in proto.metric_columns()
                         if m in part["metrics"]})

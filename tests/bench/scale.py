@@ -15,7 +15,8 @@ What it does, for each protocol (and phase) and bundle:
 5. what the rest of the machine did meanwhile (other jobs' CPU, steal), so a table says whether it was quiet.
 
 A run past `--budget-s` is interrupted (the store keeps its whole folds) and its total is extrapolated from its
-folds: elapsed + (folds left) x (median wall of its steady folds) / workers. Such cells are marked `~`; the run is
+folds: elapsed + (folds left) x (median wall of its steady folds) / workers, and its CPU time at the same rate
+(CPU so far x estimated wall / elapsed). Such cells are marked `~`; the run is
 then abandoned in the benchmark's own store. Results: `<out>.json` (everything) and `<out>.md` (the tables).
 
 Usage: python -m tests.bench.scale [--work DIR] [--bundles a,b] [--protocols p[:phase],...] [--budget-s S]
@@ -39,12 +40,26 @@ from typing import Any
 from tests.bench.proctree import TreeSampler, children_cpu, cpu_times
 
 ROOT = Path(__file__).resolve().parents[2]
-CELLS = ("casme3-7class", "casme3-3class", "megc2019-composite", "ccac2024-dfme:test_A", "ccac2024-dfme:test_B")
-BUNDLES = ("sanity-majority", "sanity-stratified", "lbp-top", "bi-woof", "featref", "htnet-esaat",
-           "fullseq-transformer")
 #: supervisor stages (harness/preprocess/timing.py) that make up "preprocessing"
 PRE_STAGES = ("read", "landmarks", "align", "flow", "regions", "cache")
 GIB = 1 << 30
+
+
+def all_cells() -> list[str]:
+    """Every shipped protocol, each phase of a phased one as its own cell (`protocol:phase`)."""
+    from harness.protocols import get_protocol, protocol_names
+
+    return [f"{name}:{phase}" if phase else name for name in protocol_names()
+            for phase in (list(get_protocol(name).phases) or [None])]
+
+
+def shipped_bundles() -> list[str]:
+    """Every shipped bundle (baselines/, submissions/), the classic ones first (they finish in minutes)."""
+    from harness.bundles.discover import discover_bundles
+    from harness.bundles.manifest import load_bundle
+
+    found = discover_bundles()
+    return sorted(found, key=lambda name: (load_bundle(found[name]).neural, name))
 
 
 def harness_bin() -> str:
@@ -99,7 +114,8 @@ def measured(cmd: list[str], env: dict[str, str], budget_s: float | None = None)
             out, err = proc.communicate()
     wall = time.perf_counter() - t0
     tree = sampler.stop()
-    cpu, m1 = children_cpu() - c0, cpu_times()
+    # the larger: the sampler misses a process's last tick, rusage misses what nobody waited for (proctree.py)
+    cpu, m1 = max(children_cpu() - c0, tree.cpu_s), cpu_times()
     cores = os.cpu_count() or 1
     busy, steal = m1["busy"] - m0["busy"], m1["steal"] - m0["steal"]
     return {"rc": proc.returncode, "wall_s": round(wall, 1), "cpu_s": round(cpu, 1), "interrupted": interrupted,
@@ -209,6 +225,7 @@ def submit_cell(protocol: str, phase: str | None, bundle: str, data: Path, home:
     cell["total_folds"] = total_folds
     if run["interrupted"] and stats.get("fold_walls"):
         cell["wall_est_s"] = round(extrapolate(run["wall_s"], stats["fold_walls"], total_folds, workers), 1)
+        cell["cpu_est_s"] = round(run["cpu_s"] * cell["wall_est_s"] / run["wall_s"], 1) if run["wall_s"] else None
         subprocess.run([harness_bin(), "submissions", "abandon", str(stats["submission"])], env=_env(home),
                        capture_output=True)
     elif run["rc"] == 0:
@@ -227,8 +244,9 @@ def clear_preprocessing(home: Path) -> None:
 def _t(cell: dict, key: str = "wall_s") -> str:
     if not cell:
         return "-"
-    if cell.get("wall_est_s") is not None and key == "wall_s":
-        return f"~{_dur(cell['wall_est_s'])}"
+    estimate = cell.get({"wall_s": "wall_est_s", "cpu_s": "cpu_est_s"}.get(key, ""))
+    if estimate is not None:  # an interrupted run: its total at the rate of the folds it ran
+        return f"~{_dur(estimate)}"
     if cell.get("rc") not in (0, None) and not cell.get("interrupted"):
         return "failed"
     return _dur(cell.get(key))
@@ -324,8 +342,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work", type=Path, default=None, help="folder for the corpus and the harness home "
                     "(default $HARNESS_HOME/scale)")
     ap.add_argument("--data-root", type=Path, default=None, help="use this corpus instead of generating one")
-    ap.add_argument("--bundles", default=",".join(BUNDLES))
-    ap.add_argument("--protocols", default=",".join(CELLS), help="protocol[:phase],...")
+    ap.add_argument("--bundles", default=None, help="a,b,... (default: every shipped bundle)")
+    ap.add_argument("--protocols", default=None, help="protocol[:phase],... (default: every protocol and phase)")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--budget-s", type=float, default=None, help="interrupt a cold run after this long, extrapolate")
     ap.add_argument("--warm-budget-s", type=float, default=None, help="the same for warm runs")
@@ -346,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
                            "totals": {}, "budget_s": args.budget_s, "warm_budget_s": args.warm_budget_s}
     doc["corpus"] = ensure_corpus(data, _env(home)) if args.data_root is None else {"generated": False,
                                                                                      "bytes": du(data)}
-    bundles = [b for b in args.bundles.split(",") if b]
+    bundles = [b for b in args.bundles.split(",") if b] if args.bundles else shipped_bundles()
     doc["neural"] = [b for b in bundles if load_bundle(resolve_bundle(b)).neural]
     args.out.parent.mkdir(parents=True, exist_ok=True)
 
@@ -355,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
         args.out.with_suffix(".json").write_text(json.dumps(doc, indent=1))
         args.out.with_suffix(".md").write_text(markdown(doc) + "\n")
 
-    for spec in [c for c in args.protocols.split(",") if c]:
+    for spec in [c for c in args.protocols.split(",") if c] if args.protocols else all_cells():
         protocol, _, phase = spec.partition(":")
         phase = phase or None
         first = stage(protocol, data, _env(home))

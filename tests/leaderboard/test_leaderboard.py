@@ -356,6 +356,7 @@ def test_leaderboard_formats_csv_json_latex_carry_the_boards_rows(capsys, tmp_pa
     assert [(r["rank"], r["team"]) for r in measured] == [("1", "A & B_team"), ("2", "second")]
     assert float(measured[0]["uf1_low"]) <= float(measured[0]["uf1"]) <= float(measured[0]["uf1_high"])
     assert measured[0]["tier"] == "1" and measured[1]["tier"] == "2"
+    assert measured[0]["seeds"] == "1" and measured[0]["uf1_std"] == ""  # one seed: no spread to report, not 0.0
     published = [r for r in rows if r["kind"] == "published"]
     assert {r["system"] for r in published} == {p["system"] for p in PUBLISHED if p["board"] == "casme3-7class"}
     assert main(["leaderboard", "-p", "casme3-7class", "--format", "json", "-o", str(tmp_path / "b.json")]) == 0

@@ -94,6 +94,15 @@ def conditions() -> dict[str, Any]:
             "dirty": bool(dirty.stdout.strip()), "cpus": os.cpu_count(), "python": sys.version.split()[0]}
 
 
+def deliverable_interrupts() -> None:
+    """Let the runs this benchmark starts receive SIGINT at their budget. A job started in the background by a
+    shell without job control (`nohup python3 dev.py bench-scale ... &` in a script) ignores SIGINT, every
+    program it execs inherits that, and Python then installs no KeyboardInterrupt handler: each interrupted run
+    went on until the SIGKILL two minutes later. A handled (not ignored) signal is reset to its default on exec."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def measured(cmd: list[str], env: dict[str, str], budget_s: float | None = None) -> dict[str, Any]:
     """Run `cmd` (in its own session), sampling its tree; interrupt it after `budget_s` (SIGINT, then SIGKILL)."""
     load0 = os.getloadavg()
@@ -351,6 +360,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--main", action="store_true", help="also measure the main job (harness run-all, default corpus)")
     ap.add_argument("--out", type=Path, default=ROOT / "tests" / "bench" / "results" / "scale-official")
     args = ap.parse_args(argv)
+    deliverable_interrupts()
 
     from harness.paths import harness_home
     from harness.bundles.discover import resolve_bundle

@@ -108,3 +108,18 @@ def test_by_default_every_shipped_bundle_runs_the_classic_ones_first():
     assert sorted(names) == sorted(discover_bundles())
     neural = [load_bundle(discover_bundles()[n]).neural for n in names]
     assert neural == sorted(neural) and any(neural) and not all(neural)
+
+
+def test_runs_started_from_a_background_job_still_receive_the_budget_interrupt():
+    import signal
+    import subprocess
+
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # as `cmd &` in a script leaves it
+    try:
+        scale.deliverable_interrupts()
+        child = subprocess.run([sys.executable, "-c", "import signal; "
+                                "print(signal.getsignal(signal.SIGINT) is signal.default_int_handler)"],
+                               capture_output=True, text=True, check=True)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert child.stdout.strip() == "True"  # the run gets KeyboardInterrupt, not an ignored signal

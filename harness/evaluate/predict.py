@@ -24,7 +24,7 @@ class PredictOutcome:
 def predict(req: RunRequest) -> PredictOutcome:
     import numpy as np
 
-    from harness.evaluate.submit import _plan, fold_error, fold_tasks
+    from harness.evaluate.submit import _plan, fold_error, fold_tasks, task_count
     from harness.paths import harness_home
     from harness.runner.plan import run_folds
     from harness.runner.staging import new_run_dir
@@ -33,12 +33,12 @@ def predict(req: RunRequest) -> PredictOutcome:
     prep = prepare_bundle(replace(req, predict_only=True))
     name = f"predict-{prep.identity[:12]}"
     logs = harness_home() / "logs" / name
-    plan = _plan(prep, None, logs)
     run_dir = new_run_dir(name)
     got: dict[str, tuple[int, object]] = {}
     try:
         folds = prep.task.folds(prep.phase)
         seed = prep.seeds[0]
+        plan = _plan(prep, None, logs, tasks=task_count(prep, {seed: folds}))
 
         def collect(result) -> None:
             fold_error(result)

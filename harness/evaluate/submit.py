@@ -71,7 +71,8 @@ def log_dir(sub_id: int) -> Path:
     return harness_home() / "logs" / f"submission-{sub_id}"
 
 
-def _plan(prep: PreparedRun, sub_id: int | None, logs: Path | None = None):
+def _plan(prep: PreparedRun, sub_id: int | None, logs: Path | None = None, tasks: int | None = None):
+    """The run's settings as every fold task carries them; `tasks` (fold processes to run) sizes their threads."""
     from harness.runner.plan import RunPlan
 
     return RunPlan(bundle=prep.bundle, classes=prep.proto.classes, protocol=prep.proto.name,
@@ -79,7 +80,7 @@ def _plan(prep: PreparedRun, sub_id: int | None, logs: Path | None = None):
                    config=dict(prep.config), device=prep.device, data_root=str(prep.root),
                    fingerprint=prep.fingerprint, test_keyframes=prep.proto.test_keyframes,
                    sandbox=prep.request.sandbox, time_limit_s=prep.time_limit_s,
-                   threads=prep.executor.threads_per_fold(), quiet=prep.request.quiet,
+                   threads=prep.executor.threads_per_fold(tasks), quiet=prep.request.quiet,
                    log_dir=logs or (log_dir(sub_id) if sub_id is not None else Path()))
 
 
@@ -107,6 +108,11 @@ def _open_and_run(store, prep: PreparedRun, unfinished: list, t0: float) -> Subm
         raise
     return SubmitOutcome(sub_id, "scored", report, time.perf_counter() - t0, resumed_folds=resumed,
                          identity=prep.identity)
+
+
+def task_count(prep: PreparedRun, missing: dict[int, list]) -> int:
+    """How many fold processes `fold_tasks` makes of `missing`: one per fold, or one per seed when batched."""
+    return sum((1 if prep.request.fold_batched else len(folds)) for folds in missing.values() if folds)
 
 
 def fold_tasks(prep: PreparedRun, plan, run_dir: Path, missing: dict[int, list]) -> list:
@@ -144,7 +150,6 @@ def _evaluate(store, prep: PreparedRun, sub_id: int, provenance: dict, t0: float
     from harness.runner.plan import run_folds
     from harness.runner.staging import new_run_dir
 
-    plan = _plan(prep, sub_id)
     run_dir = new_run_dir(str(sub_id))
     try:
         folds = prep.task.folds(prep.phase)
@@ -154,6 +159,7 @@ def _evaluate(store, prep: PreparedRun, sub_id: int, provenance: dict, t0: float
             done = store.done_folds(run_id)
             resumed += len(done)
             missing[seed] = [f for f in folds if f.name not in done]
+        plan = _plan(prep, sub_id, tasks=task_count(prep, missing))
         tasks = fold_tasks(prep, plan, run_dir, missing)
 
         def commit(result) -> None:  # each fold as soon as it ends; the first failure stops the run
@@ -169,7 +175,7 @@ def _evaluate(store, prep: PreparedRun, sub_id: int, provenance: dict, t0: float
         report = record.score_stored(store, sub_id, prep, run_ids)
         records = {str(seed): store.fold_records(run_id) for seed, run_id in run_ids.items()}
         provenance.update({"wall_s": round(time.perf_counter() - t0, 3), "fold_records": records,
-                           "threads_per_fold": prep.executor.threads_per_fold(), "logs": str(log_dir(sub_id)),
+                           "threads_per_fold": plan.threads, "logs": str(log_dir(sub_id)),
                            "guarantees_not_held": guarantees_not_held({**provenance, "fold_records": records})})
         record.finish_run(store, sub_id, report, provenance)
         return report, resumed

@@ -123,8 +123,12 @@ class Executor(ABC):
         self.workers = max(1, int(workers))
         self.options = options
 
-    def threads_per_fold(self) -> int:
-        return max(1, (os.cpu_count() or 1) // self.workers)
+    def threads_per_fold(self, tasks: int | None = None) -> int:
+        """The cores each fold may use: the machine's, shared by the folds that run at once. With `tasks` (how
+        many fold processes the run has), fewer tasks than workers share the cores among themselves: a phase
+        protocol's single fold, or one --fold-batched model, gets every core, not 1/workers of them."""
+        at_once = min(self.workers, tasks) if tasks else self.workers
+        return max(1, (os.cpu_count() or 1) // max(1, at_once))
 
     @abstractmethod
     def map(self, tasks: Sequence[FoldTask], progress: ProgressFn | None = None) -> Iterator[FoldResult]:

@@ -407,3 +407,21 @@ def test_check_reports_the_cause_of_a_failing_fold(corpus, tmp_path, capsys):
     assert main(["check", "-e", str(spec), "--executor", "serial", "--json"]) == 1
     (row,) = json.loads(capsys.readouterr().out)
     assert "ValueError: no usable training clip" in row["error"]
+
+
+def test_folds_share_the_cores_that_the_run_can_use(corpus, monkeypatch):
+    """--workers N splits the cores N ways only when N folds can run at once: a phase protocol's single fold
+    (and one --fold-batched model) gets every core instead of leaving the others idle."""
+    from harness.runner.executors import make_executor
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    local = make_executor("local", 2)
+    assert [local.threads_per_fold(n) for n in (None, 1, 2, 94)] == [2, 4, 2, 2]
+    assert make_executor("serial").threads_per_fold(94) == 4
+    phase = submit("sanity-majority", "ccac2024-dfme", "test_A", data_root=corpus, team="threads",
+                   executor="local", workers=2, rerun=True)
+    loso = submit("sanity-majority", "casme3-7class", data_root=corpus, team="threads", executor="local", workers=2,
+                  rerun=True)
+    with open_store() as store:
+        threads = [store.get_submission(o.submission_id).provenance["threads_per_fold"] for o in (phase, loso)]
+    assert threads == [4, 2]  # one fold: all four cores; four folds two at a time: two each

@@ -14,8 +14,9 @@ What it does, for each protocol (and phase) and bundle:
    fold's own clock, exclusive of what it waited for), with per-fold means for the neural bundles;
 5. what the rest of the machine did meanwhile (other jobs' CPU, steal), so a table says whether it was quiet.
 
-A run past `--budget-s` is interrupted (the store keeps its whole folds) and its total is extrapolated from its
-folds: elapsed + (folds left) x (median wall of its steady folds) / workers, and its CPU time at the same rate
+A run past `--budget-s` is interrupted (the store keeps its whole folds) and, if it finished at least
+MIN_STEADY_FOLDS folds beyond the first `workers`, its total is extrapolated from its folds (otherwise the table
+gives its elapsed time as a lower bound, `>`): elapsed + (folds left) x (median wall of its steady folds) / workers, and its CPU time at the same rate
 (CPU so far x estimated wall / elapsed). Such cells are marked `~`; the run is
 then abandoned in the benchmark's own store. Results: `<out>.json` (everything) and `<out>.md` (the tables).
 
@@ -43,6 +44,9 @@ ROOT = Path(__file__).resolve().parents[2]
 #: supervisor stages (harness/preprocess/timing.py) that make up "preprocessing"
 PRE_STAGES = ("read", "landmarks", "align", "flow", "regions", "cache")
 GIB = 1 << 30
+#: folds past the first `workers` (which carry the cold preprocessing) that an extrapolation needs; with fewer,
+#: the table gives the run's elapsed time as a lower bound (`>`) instead of an estimate
+MIN_STEADY_FOLDS = 2
 
 
 def all_cells() -> list[str]:
@@ -216,6 +220,14 @@ def extrapolate(elapsed: float, walls: list[float], total_folds: int, workers: i
     return elapsed + (total_folds - len(walls)) * median(steady) / workers if steady else float("nan")
 
 
+def estimates(wall_s: float, cpu_s: float, walls: list[float], total_folds: int, workers: int) -> dict[str, float]:
+    """An interrupted run's estimated wall and CPU totals ({} when too few steady folds to tell)."""
+    if len(walls) < workers + MIN_STEADY_FOLDS or not wall_s:
+        return {}
+    wall_est = round(extrapolate(wall_s, walls, total_folds, workers), 1)
+    return {"wall_est_s": wall_est, "cpu_est_s": round(cpu_s * wall_est / wall_s, 1)}
+
+
 def submit_cell(protocol: str, phase: str | None, bundle: str, data: Path, home: Path, workers: int,
                 budget_s: float | None, total_folds: int) -> dict[str, Any]:
     from harness.store.db import open_store
@@ -233,8 +245,7 @@ def submit_cell(protocol: str, phase: str | None, bundle: str, data: Path, home:
     cell.update(stats)
     cell["total_folds"] = total_folds
     if run["interrupted"] and stats.get("fold_walls"):
-        cell["wall_est_s"] = round(extrapolate(run["wall_s"], stats["fold_walls"], total_folds, workers), 1)
-        cell["cpu_est_s"] = round(run["cpu_s"] * cell["wall_est_s"] / run["wall_s"], 1) if run["wall_s"] else None
+        cell.update(estimates(run["wall_s"], run["cpu_s"], stats["fold_walls"], total_folds, workers))
         subprocess.run([harness_bin(), "submissions", "abandon", str(stats["submission"])], env=_env(home),
                        capture_output=True)
     elif run["rc"] == 0:
@@ -243,6 +254,19 @@ def submit_cell(protocol: str, phase: str | None, bundle: str, data: Path, home:
     else:
         cell["error"] = run["stderr"][-1500:]
     return cell
+
+
+def totals(rows: list[dict]) -> dict[str, Any]:
+    """One cell's cold and warm wall summed over its bundles: estimates where a run was interrupted, and a lower
+    bound (`at_least`) when an interrupted run had too few folds for an estimate."""
+    out: dict[str, Any] = {"cold_wall_s": 0.0, "warm_wall_s": 0.0, "extrapolated": False, "at_least": False}
+    for row in rows:
+        for key in ("cold", "warm"):
+            run = row.get(key) or {}
+            out[f"{key}_wall_s"] = round(out[f"{key}_wall_s"] + (run.get("wall_est_s", run.get("wall_s")) or 0.0), 1)
+            out["extrapolated"] |= run.get("wall_est_s") is not None
+            out["at_least"] |= bool(run.get("interrupted")) and run.get("wall_est_s") is None
+    return out
 
 
 def clear_preprocessing(home: Path) -> None:
@@ -256,7 +280,9 @@ def _t(cell: dict, key: str = "wall_s") -> str:
     estimate = cell.get({"wall_s": "wall_est_s", "cpu_s": "cpu_est_s"}.get(key, ""))
     if estimate is not None:  # an interrupted run: its total at the rate of the folds it ran
         return f"~{_dur(estimate)}"
-    if cell.get("rc") not in (0, None) and not cell.get("interrupted"):
+    if cell.get("interrupted"):  # stopped before enough folds for an estimate: what it took so far, at least
+        return f">{_dur(cell.get(key))}"
+    if cell.get("rc") not in (0, None):
         return "failed"
     return _dur(cell.get(key))
 
@@ -320,7 +346,8 @@ def markdown(doc: dict) -> str:
     totals = doc.get("totals", {})
     for cell, t in totals.items():
         warm = f"; warm: {_dur(t['warm_wall_s'])}" if t["warm_wall_s"] else ""
-        lines.append(f"\nTotal {cell}, the bundles above, cold: {_dur(t['cold_wall_s'])} wall"
+        bound = "at least " if t.get("at_least") else ""
+        lines.append(f"\nTotal {cell}, the bundles above, cold: {bound}{_dur(t['cold_wall_s'])} wall"
                      f"{' (some cells extrapolated)' if t['extrapolated'] else ''}{warm}.")
     if doc.get("main"):
         m = doc["main"]
@@ -391,8 +418,6 @@ def main(argv: list[str] | None = None) -> int:
         doc["staging"][protocol] = doc["staging"].get(protocol) or {"samples": first["samples"], "first": first,
                                                                       "again": again}
         total_folds = first["folds"][phase or ""]
-        cold_total = warm_total = 0.0
-        extrapolated = False
         for bundle in bundles:
             print(f"[scale] {spec} {bundle} cold ...", file=sys.stderr, flush=True)
             clear_preprocessing(home)
@@ -404,15 +429,7 @@ def main(argv: list[str] | None = None) -> int:
                 row["warm"] = submit_cell(protocol, phase, bundle, data, home, args.workers, args.warm_budget_s,
                                           total_folds)
             doc["rows"].append(row)
-            for key, run in (("cold", row["cold"]), ("warm", row.get("warm") or {})):
-                value = run.get("wall_est_s", run.get("wall_s", 0.0)) or 0.0
-                extrapolated |= run.get("wall_est_s") is not None
-                if key == "cold":
-                    cold_total += value
-                else:
-                    warm_total += value
-            doc["totals"][spec] = {"cold_wall_s": round(cold_total, 1), "warm_wall_s": round(warm_total, 1),
-                                   "extrapolated": extrapolated}
+            doc["totals"][spec] = totals([r for r in doc["rows"] if r["cell"] == spec])
             save()
     if args.main:
         main_home = work / "main-home"

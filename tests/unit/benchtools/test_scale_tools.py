@@ -58,6 +58,23 @@ def test_extrapolation_skips_the_first_folds_that_carried_the_cold_preprocessing
     assert scale.extrapolate(100.0, [30.0], total_folds=3, workers=2) == pytest.approx(100 + 2 * 30 / 2)
 
 
+def test_no_estimate_from_folds_that_all_carried_the_cold_preprocessing():
+    assert scale.estimates(31.0, 47.0, [25.0, 26.0, 9.0], total_folds=94, workers=2) == {}
+    est = scale.estimates(100.0, 180.0, [25.0, 26.0, 9.0, 11.0], total_folds=94, workers=2)
+    assert est["wall_est_s"] == pytest.approx(100 + 90 * 10 / 2)
+    assert est["cpu_est_s"] == pytest.approx(180 * est["wall_est_s"] / 100)  # CPU at the rate of the wall
+
+
+def test_a_cell_total_is_a_lower_bound_when_a_run_stopped_without_an_estimate():
+    rows = [{"cold": {"wall_s": 20.0}, "warm": {"wall_s": 15.0}},
+            {"cold": {"wall_s": 150.0, "interrupted": True, "wall_est_s": 600.0}},
+            {"cold": {"wall_s": 31.0, "interrupted": True}}]
+    t = scale.totals(rows)
+    assert (t["cold_wall_s"], t["warm_wall_s"]) == (651.0, 15.0)
+    assert t["extrapolated"] and t["at_least"]
+    assert not scale.totals(rows[:2])["at_least"]
+
+
 def _doc(cold: dict, warm: dict | None = None) -> dict:
     row = {"cell": "casme3-7class", "bundle": "htnet-esaat", "cold": cold, **({"warm": warm} if warm else {})}
     return {"conditions": {"date": "d", "commit": "abc", "dirty": False, "cpus": 2}, "workers": 2, "quiet": "quiet",
@@ -70,6 +87,8 @@ def test_the_table_marks_estimates_and_failures_and_shows_folds_run():
                    "split": {"preprocessing": 20.0, "features": 4.0, "training": 448.0, "prediction": 0.4},
                    "per_fold": {"wall_s": 20.6, "training": 18.7}}
     failed = {"rc": 1, "interrupted": False, "wall_s": 3.0, "cpu_s": 2.0, "error": "boom"}
+    too_short = {"rc": -2, "interrupted": True, "wall_s": 31.0, "cpu_s": 47.0, "folds_done": 1, "total_folds": 94}
+    assert scale._t(too_short) == ">31 s" and scale._t(too_short, "cpu_s") == ">47 s"  # a bound, not a total
     text = scale.markdown(_doc(interrupted, failed))
     row = next(line for line in text.splitlines() if line.startswith("| casme3-7class | htnet-esaat | 24/94"))
     cells = [c.strip() for c in row.split("|")[1:-1]]

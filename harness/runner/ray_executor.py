@@ -83,7 +83,7 @@ class RayExecutor(Executor):
         if not tasks:
             return
         ray = self._ensure_ray()
-        remote = ray.remote(num_cpus=self.threads_per_fold(), num_gpus=self.gpus_per_fold, max_calls=1,
+        remote = ray.remote(num_cpus=self.threads_per_fold(len(tasks)), num_gpus=self.gpus_per_fold, max_calls=1,
                             max_retries=0)(_run_fold)
         pending = {remote.remote(task): task for task in tasks}
         while pending:

@@ -38,7 +38,12 @@ def atomic_write_text(path: Path | str, text: str, *, durable: bool = True) -> N
 
 
 def secret_bytes(path: Path | str, size: int = 32) -> bytes:
-    """A secret kept in `path` (random, created on first use, readable by its owner only)."""
+    """A secret kept in `path` (random, created on first use, readable by its owner only).
+
+    Made whole before it appears: written to a private temporary file, then hard-linked to `path`, which fails
+    if another process linked its own first (then theirs is read). Creating `path` and writing into it would let
+    a process that starts at the same moment (two fold supervisors on an empty cache) read it empty.
+    """
     import secrets
 
     path = Path(path)
@@ -46,16 +51,20 @@ def secret_bytes(path: Path | str, size: int = 32) -> bytes:
         data = path.read_bytes()
     except FileNotFoundError:
         path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")  # mode 0600
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process made it first
-            data = path.read_bytes()
-        else:
             data = secrets.token_bytes(size)
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
+            try:
+                os.link(tmp, path)
+            except FileExistsError:  # another process made it first: use theirs
+                data = path.read_bytes()
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
     if len(data) != size:
         raise ValueError(f"{path} is not a {size}-byte secret; delete it (it is re-created)")
     return data

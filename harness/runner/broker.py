@@ -3,10 +3,11 @@
 The broker runs only harness code. It reads and writes the shared cache, with MACs, on behalf of one fold:
 `get` returns an entry only if it verifies; `compute` runs a whitelisted Preprocessor method on the fold's own
 sample (the supervisor's copy of it, not whatever the fold sends) and writes what it computed; `put` files an
-entry the bundle computed in the bundle's namespace. Where it writes depends on what the fold knows: until it
-fetched its labels, into the cache every fold reads; after, into the scope of its knowledge (the protocol, the
-fold and its training samples), which only folds that knew exactly the same labels read: whatever the request
-encodes, they knew it already.
+entry the bundle computed in the bundle's namespace; `read_ahead` starts computing a `Preprocessor.map`'s calls
+for the samples the fold has not reached yet, on the cores it leaves idle (readahead.py). Where it writes depends
+on what the fold knows: until it fetched its labels, into the cache every fold reads; after, into the scope of
+its knowledge (the protocol, the fold and its training samples), which only folds that knew exactly the same
+labels read: whatever the request encodes, they knew it already.
 """
 from __future__ import annotations
 
@@ -29,12 +30,15 @@ class Broker:
         self.shared = Cache(cache_root)
         self.own = self.shared.namespace(namespace)
         self.scoped = {"harness": self.shared.scoped(knowledge), "bundle": self.own.scoped(knowledge)}
+        self.knowledge = knowledge
         self.samples = samples
         self.threads = threads
         self.label_free = True
         self._pre: dict[bool, Any] = {}
+        self.ahead: Any = None   # the running ReadAhead, if any
+        self.helper_timings: dict = {}  # the stage clocks of the read-ahead helpers that have ended
         self.stats = {"get": 0, "hit": 0, "computed": 0, "computed_scoped": 0, "put": 0, "put_scoped": 0,
-                      "refused": 0, "busy": 0}
+                      "refused": 0, "busy": 0, "read_ahead": 0, "read_ahead_computed": 0}
 
     def _preprocessor(self):
         """Preprocessing that writes where the fold's knowledge allows (shared, or its scope)."""
@@ -60,6 +64,8 @@ class Broker:
                 return self._compute(header), b""
             if op == "put":
                 return self._put(header, payload), b""
+            if op == "read_ahead":
+                return self._read_ahead(header), b""
         except Exception as exc:  # a request the harness code cannot serve: the fold computes it itself
             self.stats["refused"] += 1
             return {"op": op, "ok": False, "hit": False, "reason": f"{type(exc).__name__}: {exc}"[:300]}, b""
@@ -90,6 +96,8 @@ class Broker:
         if method not in BROKERED or sample is None:
             return {"op": "compute", "ok": False, "reason": "unknown method or sample"}
         args, kwargs = decode(header.get("args", [])), decode_kwargs(header.get("kwargs", {}))
+        if self.ahead is not None:
+            self.ahead.reached(sample.sample_id)
         pre = self._preprocessor()
         try:
             with pre.cache.nonblocking() if header.get("nonblocking") else contextlib.nullcontext():
@@ -111,6 +119,40 @@ class Broker:
         target.save(kind, key, unpack_arrays(header.get("arrays"), payload), meta)
         self.stats["put" if self.label_free else "put_scoped"] += 1
         return {"op": "put", "ok": True}
+
+    def _read_ahead(self, header: dict) -> dict:
+        """Start helpers on a map's remaining samples (one read-ahead at a time: a new map ends the last one's)."""
+        from harness.runner.readahead import MAX_CALLS, MIN_SAMPLES, READ_AHEAD, ReadAhead
+
+        if self.threads < 2:
+            return {"op": "read_ahead", "ok": False, "reason": "no idle core"}
+        calls, ids = header.get("calls"), header.get("samples")
+        if not isinstance(calls, list) or not 0 < len(calls) <= MAX_CALLS or not isinstance(ids, list) \
+                or len(ids) > len(self.samples) or not all(isinstance(i, str) and i in self.samples for i in ids):
+            raise ValueError(f"read-ahead needs 1 to {MAX_CALLS} calls and the fold's own samples")
+        decoded = []
+        for call in calls:
+            if not isinstance(call, dict) or call.get("method") not in READ_AHEAD:
+                raise ValueError("read-ahead takes only calls whose arguments are settings")
+            decoded.append((call["method"], decode(call.get("args", [])), decode_kwargs(call.get("kwargs", {}))))
+        ids = list(dict.fromkeys(ids))
+        if len(ids) < MIN_SAMPLES:
+            return {"op": "read_ahead", "ok": False, "reason": "too few samples to be worth a helper"}
+        self.close()
+        self.ahead = ReadAhead(str(self.shared.root), None if self.label_free else self.knowledge, self.samples, ids,
+                               decoded, self.threads - 1)
+        self.stats["read_ahead"] += 1
+        return {"op": "read_ahead", "ok": True}
+
+    def close(self) -> None:
+        """Stop the read-ahead helpers (at a new read-ahead, and before the supervisor reports)."""
+        if self.ahead is not None:
+            from harness.preprocess.timing import merge
+
+            self.ahead.stop()
+            self.stats["read_ahead_computed"] += self.ahead.computed
+            self.helper_timings = merge(self.helper_timings, self.ahead.timings)
+            self.ahead = None
 
 
 def decode_kwargs(value: Any) -> dict:

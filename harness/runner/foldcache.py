@@ -11,6 +11,8 @@ Why: anything a fold adds to a store others read after it has seen labels could 
 not know them (even the mere existence of an entry requested with label-dependent settings); requests made
 before the labels are in the process carry none, and those made after reach only folds that knew the same.
 If the supervisor cannot serve a request, the fold computes it and keeps it in its scratch folder.
+With cores to spare, a fold's `map` also tells its supervisor which calls its first sample made, and the
+supervisor computes them for the other samples meanwhile (readahead.py).
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from harness.runner.channel import pack_arrays, unpack_arrays
+from harness.runner.readahead import READ_AHEAD
 
 #: Preprocessor methods a fold may ask its supervisor to compute (one request per outermost call).
 BROKERED = ("landmarks", "face", "track", "aligned_clip", "flow", "apex_frame", "onset_apex_flow", "flow_sequence",
@@ -108,6 +111,11 @@ class FoldCache:
         if call is None or call.asked:
             return False
         call.asked = True
+        seen = getattr(_state, "seen", None)
+        if seen is not None and call.method in READ_AHEAD:  # a miss the other samples of the map will have too
+            ahead = {"method": call.method, "args": call.args, "kwargs": call.kwargs}
+            if ahead not in seen:
+                seen.append(ahead)
         header, _ = self.link.ask({"op": "compute", "method": call.method, "sample": call.sample_id,
                                    "args": call.args, "kwargs": call.kwargs,
                                    "nonblocking": bool(getattr(_state, "nonblocking", False))})
@@ -138,6 +146,11 @@ class FoldCache:
         self.local.save(kind, key, arrays, meta)
         return arrays, meta
 
+    def read_ahead(self, calls: list[dict], sample_ids: list[str]) -> bool:
+        """Ask the supervisor to compute `calls` for `sample_ids` while this process goes on (True if it does)."""
+        header, _ = self.link.ask({"op": "read_ahead", "calls": calls, "samples": sample_ids})
+        return bool(header.get("ok"))
+
     def nonblocking(self) -> contextlib.AbstractContextManager[None]:
         """Inside `Preprocessor.map`: the supervisor answers "busy" for a sample another fold is computing
         (instead of waiting on its lock), and `map` moves on to the next one; concurrent folds then share the
@@ -167,13 +180,39 @@ def _brokered(method):
     return wrapper
 
 
+def _reading_ahead(cache: FoldCache, samples: list, fn: Callable) -> Callable:
+    """`fn`, which for the first sample that makes the supervisor compute something also notes those
+    (settings-only) calls and has the supervisor compute them for the samples after it."""
+    position = {id(s): i for i, s in enumerate(samples)}
+    pending = [True]
+
+    def first_then_ahead(sample):
+        if not pending:
+            return fn(sample)
+        outer, _state.seen = getattr(_state, "seen", None), []
+        seen = _state.seen
+        try:
+            return fn(sample)
+        finally:
+            _state.seen = outer
+            if seen:
+                pending.clear()
+                rest = samples[position.get(id(sample), len(samples)) + 1:]
+                if rest:
+                    cache.read_ahead(seen, [str(s.sample_id) for s in rest])
+
+    return first_then_ahead
+
+
 def fold_preprocessor(link, scratch: Path, threads: int):
     """The `context.preprocess` of a fold: the shared Preprocessor API over a `FoldCache`."""
     from harness.preprocess.cache import KINDS, Cache
     from harness.preprocess.preprocessor import Preprocessor
 
     class FoldPreprocessor(Preprocessor):
-        pass
+        def map(self, samples, fn, **kwargs):
+            samples = list(samples)
+            return super().map(samples, _reading_ahead(self.cache, samples, fn) if threads > 1 else fn, **kwargs)
 
     for name in BROKERED:
         setattr(FoldPreprocessor, name, _brokered(getattr(Preprocessor, name)))

@@ -248,12 +248,14 @@ def _supervise(pid: int, fd: int, job_r: int, out_w: int, log: _Log, log_r: int)
     _drain(log_r, log)
     left = len(started_by_bundle(pid))
     kill_fold(pid)
-    from harness.preprocess.timing import CLOCK
+    broker.close()
+    from harness.preprocess.timing import CLOCK, merge
 
     report = {"op": "done", "exit": _exit_status(pid), "processes_left_at_end": left,
               "processes_alive_at_result": state.get("alive_at_result", 0),
               "survivors": len(descendants(os.getpid())), "wall_s": round(time.monotonic() - t0, 3),
-              "cache": {**broker.stats, "timings": CLOCK.report()}, "labels_fetched": not broker.label_free,
+              "cache": {**broker.stats, "timings": merge(CLOCK.report(), broker.helper_timings)},
+              "labels_fetched": not broker.label_free,
               **{k: state[k] for k in ("protocol_error",) if k in state}}
     channel.send(out_w, report)
     os.close(out_w)
@@ -270,7 +272,7 @@ def _handle(header: dict, payload: bytes, fd: int, out_w: int, launch: Launch, b
         channel.send(out_w, {"op": "isolation", "facts": header["facts"]})
         channel.send_pickle(fd, "job", launch.job)
         return False
-    if op in ("get", "compute", "put"):
+    if op in ("get", "compute", "put", "read_ahead"):
         reply, data = broker.handle(header, payload)
         channel.send(fd, reply, data)
     elif op == "labels":

@@ -355,7 +355,8 @@ def markdown(doc: dict) -> str:
                      f"CPU, peak RSS {_gib(m['peak_rss'])} GiB, peak PSS {_gib(m['peak_pss'])} GiB "
                      f"({m['peak_processes']} processes at most), load average {_load(m)}.")
     lines.append("\n`~`: extrapolated from the folds run within the budget (see tests/bench/scale.py). Preprocessing: "
-                 "the fold supervisors' stage clocks; features, training, prediction: each fold's own clock, "
+                 "the stage clocks of the fold supervisors and their read-ahead helpers; features, training, "
+                 "prediction: each fold's own clock, "
                  "exclusive of what it waited for; summed over the folds, so with 2 workers they exceed the wall time. "
                  "Load average: 1-minute, before-after each run. Peak RSS counts shared pages in every process (an upper "
                  "bound); PSS splits them.")

@@ -5,7 +5,9 @@ forms; tests/preprocess/test_preprocess_speedups.py shows that both give the sam
   for the entry sizes a run reads most: a feature vector, a 28 px flow, a 96-frame 128 px face track;
 - TIM (LBP-TOP's temporal interpolation): one (n x m) weight matrix vs coefficients then curve;
 - region motion of a 500 fps clip on a 30 Hz grid from a cold cache: only the grid frames aligned vs the whole
-  clip aligned first (what `region_motion` did before).
+  clip aligned first (what `region_motion` did before);
+- a lone fold's `map` over clips from a cold cache, on 2 cores: its supervisor reading ahead on the second core vs
+  one sample at a time with OpenCV given the second thread (what a DFME phase's fold did before).
 
 Run: `make bench` (or `pytest -m bench --benchmark-enable -p no:xdist tests/bench/test_bench_speedups.py`).
 """
@@ -85,3 +87,38 @@ def test_bench_region_motion_on_a_grid(benchmark, tmp_path, fast_clip, form):
     benchmark.group = "region motion, 500 fps clip of 101 frames on a 30 Hz grid, cold cache"
     out = benchmark.pedantic(run, setup=setup, rounds=3, iterations=1)
     assert len(out.frame_indices) == 7
+
+
+@pytest.fixture(scope="module")
+def lone_fold_clips(tmp_path_factory):
+    """24 60-frame 128 px clips (DFME's are 90 frames on average), each its own content: above
+    `readahead.MIN_SAMPLES`, as a phase's 1,856 and 474 are."""
+    from harness.preprocess.testing import make_clip
+
+    root = tmp_path_factory.mktemp("lone")
+    return [make_clip(root / f"c{i}", n_frames=60, apex_position=30, amplitude=1.0 + 0.05 * i,
+                      sample_id=f"s{i}").sample for i in range(24)]
+
+
+@pytest.mark.parametrize("form", ["one sample at a time, 2 OpenCV threads (before)", "read-ahead on the 2nd core (now)"])
+def test_bench_lone_fold_read_ahead(benchmark, tmp_path, lone_fold_clips, form):
+    from harness.preprocess import Preprocessor
+    from tests.fold_link import fold_over_broker
+
+    Preprocessor(tmp_path / "warm-up").face(lone_fold_clips[0])  # MediaPipe start-up, not counted
+    ahead = form.endswith("(now)")
+    rounds = iter(range(1000))
+
+    def setup():
+        where = tmp_path / f"round{next(rounds)}"
+        broker, pre = fold_over_broker(where / "cache" / "preprocess", where / "scratch", lone_fold_clips, 2, ahead)
+        return (broker, pre), {}
+
+    def run(broker, pre):
+        batch = pre.map(lone_fold_clips, lambda s: pre.aligned_clip(s).shape)
+        broker.close()
+        return broker, batch
+
+    benchmark.group = "a lone fold's map: aligned clips of 24 x 60 frames, cold cache, 2 cores"
+    broker, batch = benchmark.pedantic(run, setup=setup, rounds=3, iterations=1)
+    assert len(batch) == 24 and (broker.stats["read_ahead_computed"] > 0) == ahead

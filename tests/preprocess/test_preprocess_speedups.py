@@ -112,33 +112,15 @@ def _hold(root: str, key: str, ready, release) -> None:
 def test_a_sample_another_fold_computes_is_put_off_not_waited_for(tmp_path):
     """Two folds' supervisors share one cache: while one computes a sample's face, the other fold's `map` goes on
     to its next sample and comes back to that one at the end (then a cache hit), instead of queueing."""
-    import socket
-    import threading
-
     from harness.preprocess.config import FaceConfig
     from harness.preprocess.preprocessor import Preprocessor
     from harness.preprocess.testing import make_clip
-    from harness.runner import channel
-    from harness.runner.broker import Broker
-    from harness.runner.foldcache import fold_preprocessor
-    from harness.runner.worker import Link
+    from tests.fold_link import fold_over_broker
 
     samples = [make_clip(tmp_path / f"c{i}", n_frames=4, apex_position=2, sample_id=f"s{i}").sample
                for i in range(2)]
     root = tmp_path / "cache" / "preprocess"
-    broker = Broker(str(root), "a" * 32, "1" * 32, {s.sample_id: s for s in samples})
-    ours, theirs = socket.socketpair()
-
-    def serve() -> None:
-        while True:
-            try:
-                header, payload = channel.recv(theirs.fileno())
-            except (EOFError, OSError):
-                return
-            channel.send(theirs.fileno(), *broker.handle(header, payload))
-
-    threading.Thread(target=serve, daemon=True).start()
-    pre = fold_preprocessor(Link(ours.fileno()), tmp_path / "scratch", 1)
+    broker, pre = fold_over_broker(root, tmp_path / "scratch", samples)
     # the landmarks of s0 are being computed by another fold's supervisor (its lock is held)
     probe = Preprocessor(tmp_path / "cache")
     busy = probe.cache.key("landmarks", {"frames": samples[0].cache_key, "frame": samples[0].frame_indices[0],
@@ -161,7 +143,6 @@ def test_a_sample_another_fold_computes_is_put_off_not_waited_for(tmp_path):
     batch = pre.map(samples, one)
     assert order == ["s0", "s1", "s0"]     # put off, then done at the end
     assert batch.sample_ids == ("s0", "s1") and broker.stats["busy"] == 1
-    ours.close()
 
 
 # --- the stage clock --------------------------------------------------------------------------------------------

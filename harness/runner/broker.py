@@ -38,7 +38,8 @@ class Broker:
         self.ahead: Any = None   # the running ReadAhead, if any
         self.helper_timings: dict = {}  # the stage clocks of the read-ahead helpers that have ended
         self.stats = {"get": 0, "hit": 0, "computed": 0, "computed_scoped": 0, "put": 0, "put_scoped": 0,
-                      "refused": 0, "busy": 0, "read_ahead": 0, "read_ahead_computed": 0}
+                      "refused": 0, "busy": 0, "read_ahead": 0, "read_ahead_computed": 0,
+                      "read_ahead_failed": 0}
 
     def _preprocessor(self):
         """Preprocessing that writes where the fold's knowledge allows (shared, or its scope)."""
@@ -151,6 +152,7 @@ class Broker:
 
             self.ahead.stop()
             self.stats["read_ahead_computed"] += self.ahead.computed
+            self.stats["read_ahead_failed"] += self.ahead.failed
             self.helper_timings = merge(self.helper_timings, self.ahead.timings)
             self.ahead = None
 

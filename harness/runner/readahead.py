@@ -65,9 +65,7 @@ class ReadAhead:
         self._reached: set[str] = set()
         self._lock = threading.Lock()
         self._stopping = False
-        self.computed = 0   # samples a helper computed something for
-        self.found = 0      # samples a helper found done already (all its entries were there)
-        self.met = 0        # samples being computed by someone else when the helper got there
+        self.computed = 0   # samples a helper computed something for (not found done, nor being done elsewhere)
         self.failed = 0     # samples whose calls raised: the fold's own request meets the error again
         self.timings: dict = {}  # the helpers' stage clocks (harness.preprocess.timing), summed
         self.pids: list[int] = []
@@ -114,8 +112,8 @@ class ReadAhead:
                 header, _ = channel.recv(from_helper)
                 outcome = header.get("outcome")
                 with self._lock:
-                    if outcome in ("computed", "found", "met", "failed"):
-                        setattr(self, outcome, getattr(self, outcome) + 1)
+                    self.computed += outcome == "computed"
+                    self.failed += outcome == "failed"
                 sample_id = self._next()
                 channel.send(to_helper, {"op": "next", "sample": sample_id})
                 if sample_id is None:
@@ -178,6 +176,6 @@ def helper_main(from_supervisor: int, to_supervisor: int) -> None:
                         getattr(pre, method)(sample, *args, **kwargs)
             outcome = "computed" if sum(cache.misses.values()) > misses else "found"
         except CacheBusy:
-            outcome = "met"
+            outcome = "busy"  # someone else computes it now
         except Exception:  # e.g. a frame that will not decode: the fold's own request reports it
             outcome = "failed"

@@ -17,6 +17,7 @@ from tests.fold_link import fold_over_broker
 
 pytestmark = pytest.mark.mediapipe
 DFME_SUBJECTS = 8  # enough training clips (> readahead.MIN_SAMPLES) for a phase fold to read ahead
+ALL = [f"s{i}" for i in range(6)]  # the ids of the `clips` fixture
 FACE = FaceConfig(size=64, margin=0.2)  # not the default: a helper that dropped the settings would miss
 
 
@@ -114,6 +115,27 @@ def test_one_thread_means_no_read_ahead(tmp_path, clips):
     assert broker.stats["read_ahead"] == 0 and broker.ahead is None and broker.stats["computed"] == 2
 
 
+def test_a_clip_a_helper_cannot_read_is_counted_and_left_to_the_fold(tmp_path):
+    """A damaged frame makes the helper's call fail; the count says so and nothing is cached for that clip (the
+    fold's own request then meets the error and reports it, as without read-ahead)."""
+    from harness.preprocess.testing import make_clip
+
+    clips = [make_clip(tmp_path / f"c{i}", n_frames=6, apex_position=3, sample_id=f"d{i}",
+                       amplitude=1.0 + 0.2 * i).sample for i in range(3)]
+    damaged = Path(clips[1].frames_dir) / clips[1].frame_files[2]
+    damaged.write_bytes(b"not an image")
+    root = tmp_path / "cache" / "preprocess"
+    broker = Broker(str(root), "a" * 32, "1" * 32, {s.sample_id: s for s in clips}, threads=2)
+    assert _read_ahead(broker, [{"method": "track", "args": [_face_call()["args"][0]], "kwargs": {}}],
+                       ["d0", "d1", "d2"])["ok"]
+    deadline = time.monotonic() + 60
+    while broker.ahead.running and time.monotonic() < deadline:
+        time.sleep(0.01)
+    broker.close()
+    assert broker.stats["read_ahead_failed"] == 1 and broker.stats["read_ahead_computed"] == 2
+    assert len(list((root / "track").glob("*/*.npz"))) == 2
+
+
 def _read_ahead(broker: Broker, calls, samples) -> dict:
     return broker.handle({"op": "read_ahead", "calls": calls, "samples": samples}, b"")[0]
 
@@ -146,15 +168,15 @@ def test_after_the_labels_read_ahead_writes_only_into_the_folds_scope(tmp_path, 
 
 
 @pytest.mark.parametrize("calls, samples, why", [
-    ([{"method": "flow", "args": [0, 3], "kwargs": {}}], ["s0"], "frame numbers are one sample's"),
-    ([{"method": "__init__", "args": [], "kwargs": {}}], ["s0"], "not a preprocessing call"),
-    ([{"method": "landmarks", "args": [2], "kwargs": {}}], ["s0"], "a frame number again"),
-    (None, ["s0"], "no calls"),
-    ([], ["s0"], "no calls"),
-    ([_face_call()] * 9, ["s0"], "too many calls"),
-    ([_face_call()], ["someone-else"], "not the fold's sample"),
+    ([{"method": "flow", "args": [0, 3], "kwargs": {}}], ALL, "frame numbers are one sample's"),
+    ([{"method": "__init__", "args": [], "kwargs": {}}], ALL, "not a preprocessing call"),
+    ([{"method": "landmarks", "args": [2], "kwargs": {}}], ALL, "a frame number again"),
+    (None, ALL, "no calls"),
+    ([], ALL, "no calls"),
+    ([_face_call()] * 9, ALL, "too many calls"),
+    ([_face_call()], [*ALL, "someone-else"], "not the fold's sample"),
     ([_face_call()], "s0", "not a list"),
-    ([{"method": "face", "args": [{"__config__": "Popen", "fields": {}}], "kwargs": {}}], ["s0"], "not a config"),
+    ([{"method": "face", "args": [{"__config__": "Popen", "fields": {}}], "kwargs": {}}], ALL, "not a config"),
 ])
 def test_read_ahead_takes_only_settings_only_calls_on_the_folds_own_samples(tmp_path, clips, calls, samples, why):
     broker = Broker(str(tmp_path / "preprocess"), "a" * 32, "1" * 32, {s.sample_id: s for s in clips}, threads=2)
@@ -165,7 +187,14 @@ def test_read_ahead_takes_only_settings_only_calls_on_the_folds_own_samples(tmp_
 
 def test_a_fold_with_one_core_is_not_read_ahead_for(tmp_path, clips):
     broker = Broker(str(tmp_path / "preprocess"), "a" * 32, "1" * 32, {s.sample_id: s for s in clips}, threads=1)
-    assert not _read_ahead(broker, [_face_call()], ["s0"])["ok"] and broker.ahead is None
+    assert not _read_ahead(broker, [_face_call()], ALL)["ok"] and broker.ahead is None
+
+
+def test_the_same_request_well_formed_is_taken(tmp_path, clips):
+    """The refusals above are for their own defect: the request they spoil is accepted as it stands."""
+    broker = Broker(str(tmp_path / "preprocess"), "a" * 32, "1" * 32, {s.sample_id: s for s in clips}, threads=2)
+    assert _read_ahead(broker, [_face_call()], ALL)["ok"] and broker.ahead is not None
+    broker.close()
 
 
 # --- under the real runner: a DFME phase's lone fold, sandboxed, its supervisor and helpers in their processes ----
